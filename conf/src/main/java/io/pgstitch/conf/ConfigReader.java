@@ -1,0 +1,402 @@
+package io.pgstitch.conf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Walks the YAML tree and collects every problem as {@code path: message} instead of stopping at the first:
+ * an admin fixing a file wants the whole list. Unknown keys are problems too, so a typo never silently does
+ * nothing.
+ */
+final class ConfigReader {
+
+    private static final Pattern ENV = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+    private static final Pattern SHARD_NAME = Pattern.compile("[A-Za-z0-9_-]+");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+    private static final int MAX_NAME_BYTES = 63;
+
+    private final Path baseDir;
+    private final Function<String, String> env;
+    private final List<String> problems = new ArrayList<>();
+
+    ConfigReader(Path baseDir, Function<String, String> env) {
+        this.baseDir = baseDir;
+        this.env = env;
+    }
+
+    List<String> problems() {
+        return problems;
+    }
+
+    ProxyConfig read(JsonNode root) {
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            problems.add("the file is empty");
+            return null;
+        }
+        if (!mapping(root, "(top level)")) {
+            return null;
+        }
+        keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc");
+        ListenConfig listen = listen(child(root, "", "listen"));
+        AuthConfig auth = auth(child(root, "", "auth"));
+        AdminConfig admin = admin(child(root, "", "admin"));
+        Map<String, ShardConfig> shards = shards(root.get("shards"));
+        List<RouteConfig> routes = routes(root.get("routes"), shards);
+        DefaultRoute defaultRoute = defaultRoute(root.get("default_route"), shards);
+        RpcConfig rpc = rpc(child(root, "", "rpc"));
+        return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc);
+    }
+
+    private ListenConfig listen(JsonNode node) {
+        keys(node, "listen", "host", "port", "tls");
+        JsonNode tls = child(node, "listen", "tls");
+        keys(tls, "listen.tls", "mode", "cert", "key");
+        ListenTlsConfig tlsConfig = new ListenTlsConfig(
+                enumValue(tls, "listen.tls", "mode", ListenTlsMode.class, ListenTlsMode.PREFER),
+                path(tls, "listen.tls", "cert"), path(tls, "listen.tls", "key"));
+        if ((tlsConfig.cert() == null) != (tlsConfig.key() == null)) {
+            problems.add("listen.tls: cert and key must be given together");
+        }
+        return new ListenConfig(nonEmpty(node, "listen", "host", "127.0.0.1"),
+                integer(node, "listen", "port", 6432, 0, 65535), tlsConfig);
+    }
+
+    private AuthConfig auth(JsonNode node) {
+        keys(node, "auth", "method", "users_file");
+        return new AuthConfig(enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST),
+                path(node, "auth", "users_file"));
+    }
+
+    private AdminConfig admin(JsonNode node) {
+        keys(node, "admin", "users", "http");
+        HttpEndpoint http = null;
+        JsonNode httpNode = node.get("http");
+        if (httpNode != null && !httpNode.isNull() && mapping(httpNode, "admin.http")) {
+            keys(httpNode, "admin.http", "host", "port");
+            http = new HttpEndpoint(nonEmpty(httpNode, "admin.http", "host", "127.0.0.1"),
+                    integer(httpNode, "admin.http", "port", 9930, 0, 65535));
+        }
+        return new AdminConfig(stringList(node, "admin", "users"), http);
+    }
+
+    private Map<String, ShardConfig> shards(JsonNode node) {
+        Map<String, ShardConfig> shards = new LinkedHashMap<>();
+        if (node == null || node.isNull() || (node.isObject() && node.isEmpty())) {
+            problems.add("shards: at least one shard is required");
+            return shards;
+        }
+        if (!mapping(node, "shards")) {
+            return shards;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String name = entry.getKey();
+            String path = "shards." + name;
+            if (!SHARD_NAME.matcher(name).matches()) {
+                problems.add(path + ": a shard name may use only letters, digits, '_' and '-'");
+            }
+            JsonNode shard = entry.getValue();
+            if (!mapping(shard, path)) {
+                continue;
+            }
+            keys(shard, path, "host", "port", "user", "password", "tls", "pool");
+            JsonNode pool = child(shard, path, "pool");
+            keys(pool, path + ".pool", "mode", "size");
+            String user = string(shard, path, "user", null);
+            if (user == null || user.isEmpty()) {
+                problems.add(path + ".user: required (the user pgstitch logs in to this shard as)");
+            }
+            shards.put(name, new ShardConfig(name, nonEmpty(shard, path, "host", "127.0.0.1"),
+                    integer(shard, path, "port", 5432, 1, 65535), user, string(shard, path, "password", null),
+                    enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE),
+                    new PoolConfig(enumValue(pool, path + ".pool", "mode", PoolMode.class, PoolMode.SESSION),
+                            integer(pool, path + ".pool", "size", 20, 1, 10_000))));
+        }
+        return shards;
+    }
+
+    private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards) {
+        List<RouteConfig> routes = new ArrayList<>();
+        if (node == null || node.isNull() || !mapping(node, "routes")) {
+            return routes;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String pattern = entry.getKey();
+            String path = "routes." + pattern;
+            checkName(path, "route", pattern);
+            JsonNode value = entry.getValue();
+            String shard;
+            String database = null;
+            String shardPath = path;
+            if (value != null && value.isObject()) {
+                keys(value, path, "shard", "database");
+                shard = string(value, path, "shard", null);
+                shardPath = path + ".shard";
+                if (shard == null) {
+                    problems.add(shardPath + ": required");
+                    continue;
+                }
+                database = string(value, path, "database", null);
+                if (database != null) {
+                    checkName(path + ".database", "database name", database);
+                }
+            } else if (value != null && value.isValueNode() && !value.isNull()) {
+                shard = expand(path, value.asText());
+            } else {
+                problems.add(path + ": must be a shard name or { shard: ..., database: ... }");
+                continue;
+            }
+            if (!shards.containsKey(shard)) {
+                problems.add(shardPath + ": unknown shard \"" + shard + "\"" + known(shards));
+                continue;
+            }
+            routes.add(new RouteConfig(pattern, shard, database));
+        }
+        return routes;
+    }
+
+    private DefaultRoute defaultRoute(JsonNode node, Map<String, ShardConfig> shards) {
+        if (node == null || node.isNull()) {
+            return new DefaultRoute.Reject();
+        }
+        if (node.isValueNode()) {
+            String value = expand("default_route", node.asText());
+            if (value.equals("reject")) {
+                return new DefaultRoute.Reject();
+            }
+            if (!shards.containsKey(value)) {
+                problems.add("default_route: unknown shard \"" + value + "\" (expected reject, a shard name or "
+                        + "{ hash: [...] })" + known(shards));
+            }
+            return new DefaultRoute.ToShard(value);
+        }
+        if (!mapping(node, "default_route")) {
+            return new DefaultRoute.Reject();
+        }
+        keys(node, "default_route", "hash");
+        JsonNode list = node.get("hash");
+        if (list == null || !list.isArray() || list.isEmpty()) {
+            problems.add("default_route.hash: must be a non-empty list of shard names");
+            return new DefaultRoute.Reject();
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String name = expand("default_route.hash[" + i + "]", list.get(i).asText());
+            if (!shards.containsKey(name)) {
+                problems.add("default_route.hash[" + i + "]: unknown shard \"" + name + "\"" + known(shards));
+            } else if (names.contains(name)) {
+                problems.add("default_route.hash[" + i + "]: shard \"" + name + "\" is listed twice");
+            } else {
+                names.add(name);
+            }
+        }
+        return new DefaultRoute.Hash(names);
+    }
+
+    private RpcConfig rpc(JsonNode node) {
+        keys(node, "rpc", "functions", "split", "in_transaction", "pool_size", "timeout");
+        List<String> functions = stringList(node, "rpc", "functions");
+        for (int i = 0; i < functions.size(); i++) {
+            if (functions.get(i).isBlank()) {
+                problems.add("rpc.functions[" + i + "]: empty pattern");
+            }
+        }
+        return new RpcConfig(functions, enumValue(node, "rpc", "split", RpcSplit.class, RpcSplit.RPC_ONLY),
+                enumValue(node, "rpc", "in_transaction", RpcInTransaction.class, RpcInTransaction.REJECT),
+                integer(node, "rpc", "pool_size", 4, 1, 10_000), duration(node, "rpc", "timeout",
+                Duration.ofMinutes(15)));
+    }
+
+    // --- primitives: each returns the default (and records a problem) when the value is unusable ---
+
+    /** The child mapping, or an empty one when absent; a non-mapping is a problem. */
+    private JsonNode child(JsonNode parent, String parentPath, String key) {
+        JsonNode node = parent.get(key);
+        String path = parentPath.isEmpty() ? key : parentPath + "." + key;
+        return node == null || node.isNull() || !mapping(node, path) ? JsonNodeFactory.instance.objectNode() : node;
+    }
+
+    private boolean mapping(JsonNode node, String path) {
+        if (!node.isObject()) {
+            problems.add(path + ": must be a mapping (key: value), got " + describe(node));
+            return false;
+        }
+        return true;
+    }
+
+    private void keys(JsonNode node, String path, String... allowed) {
+        List<String> known = Arrays.asList(allowed);
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!known.contains(key)) {
+                problems.add((path.isEmpty() ? "" : path + ".") + key + ": unknown setting (expected one of: "
+                        + String.join(", ", allowed) + ")");
+            }
+        }
+    }
+
+    private String string(JsonNode node, String path, String key, String fallback) {
+        JsonNode value = node.get(key);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (!value.isValueNode()) {
+            problems.add(path + "." + key + ": must be a single value, got " + describe(value));
+            return fallback;
+        }
+        return expand(path + "." + key, value.asText());
+    }
+
+    private String nonEmpty(JsonNode node, String path, String key, String fallback) {
+        String value = string(node, path, key, fallback);
+        if (value.isBlank()) {
+            problems.add(path + "." + key + ": must not be empty");
+            return fallback;
+        }
+        return value;
+    }
+
+    private int integer(JsonNode node, String path, String key, int fallback, int min, int max) {
+        String text = string(node, path, key, null);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            long value = Long.parseLong(text.trim());
+            if (value < min || value > max) {
+                problems.add(path + "." + key + ": must be between " + min + " and " + max + ", got " + value);
+                return fallback;
+            }
+            return (int) value;
+        } catch (NumberFormatException e) {
+            problems.add(path + "." + key + ": must be a whole number, got \"" + text + "\"");
+            return fallback;
+        }
+    }
+
+    private <E extends Enum<E>> E enumValue(JsonNode node, String path, String key, Class<E> type, E fallback) {
+        String text = string(node, path, key, null);
+        if (text == null) {
+            return fallback;
+        }
+        String wanted = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        List<String> spellings = new ArrayList<>();
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().equals(wanted)) {
+                return constant;
+            }
+            spellings.add(constant.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        problems.add(path + "." + key + ": unknown value \"" + text + "\" (expected one of: "
+                + String.join(", ", spellings) + ")");
+        return fallback;
+    }
+
+    private Path path(JsonNode node, String path, String key) {
+        String text = string(node, path, key, null);
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        Path value = Path.of(text);
+        return value.isAbsolute() || baseDir == null ? value : baseDir.resolve(value).normalize();
+    }
+
+    private Duration duration(JsonNode node, String path, String key, Duration fallback) {
+        String text = string(node, path, key, null);
+        if (text == null) {
+            return fallback;
+        }
+        Matcher m = DURATION.matcher(text.trim());
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            problems.add(path + "." + key + ": must be a positive duration such as 250ms, 30s, 15m or 2h, got \""
+                    + text + "\"");
+            return fallback;
+        }
+        long amount = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        return switch (unit) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            case "h" -> Duration.ofHours(amount);
+            default -> Duration.ofSeconds(amount);
+        };
+    }
+
+    private List<String> stringList(JsonNode node, String path, String key) {
+        JsonNode list = node.get(key);
+        List<String> values = new ArrayList<>();
+        if (list == null || list.isNull()) {
+            return values;
+        }
+        if (!list.isArray()) {
+            problems.add(path + "." + key + ": must be a list, got " + describe(list));
+            return values;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode item = list.get(i);
+            if (!item.isValueNode() || item.isNull()) {
+                problems.add(path + "." + key + "[" + i + "]: must be a single value, got " + describe(item));
+            } else {
+                values.add(expand(path + "." + key + "[" + i + "]", item.asText()));
+            }
+        }
+        return values;
+    }
+
+    private void checkName(String path, String what, String name) {
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (name.isEmpty()) {
+            problems.add(path + ": empty " + what);
+        } else if (bytes > MAX_NAME_BYTES) {
+            problems.add(path + ": " + what + " is " + bytes + " bytes long, the limit is " + MAX_NAME_BYTES);
+        }
+    }
+
+    /** Replaces {@code ${NAME}} from the environment; an unset variable is a problem naming the path. */
+    private String expand(String path, String value) {
+        if (value.indexOf("${") < 0) {
+            return value;
+        }
+        Matcher m = ENV.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String replacement = env.apply(m.group(1));
+            if (replacement == null) {
+                problems.add(path + ": environment variable " + m.group(1) + " is not set");
+                replacement = "";
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private static String known(Map<String, ShardConfig> shards) {
+        return shards.isEmpty() ? "" : " (shards: " + String.join(", ", shards.keySet()) + ")";
+    }
+
+    private static String describe(JsonNode node) {
+        if (node.isObject()) {
+            return "a mapping";
+        }
+        if (node.isArray()) {
+            return "a list";
+        }
+        return "\"" + node.asText() + "\"";
+    }
+}

@@ -1,0 +1,16 @@
+package io.pgstitch.conf;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The whole configuration file, validated. Immutable; a reload builds a new one. */
+public record ProxyConfig(ListenConfig listen, AuthConfig auth, AdminConfig admin, Map<String, ShardConfig> shards,
+                          List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc) {
+
+    public ProxyConfig {
+        shards = Collections.unmodifiableMap(new LinkedHashMap<>(shards));
+        routes = List.copyOf(routes);
+    }
+}

@@ -1,0 +1,15 @@
+package io.pgstitch.conf;
+
+/** TLS towards a shard, as libpq's sslmode. YAML spelling: lower case with '-', e.g. {@code verify-full}. */
+public enum ShardTlsMode {
+    DISABLE,
+    PREFER,
+    REQUIRE,
+    VERIFY_CA,
+    VERIFY_FULL;
+
+    /** How the configuration file spells this value. */
+    public String spelling() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+}

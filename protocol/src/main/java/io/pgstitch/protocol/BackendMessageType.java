@@ -1,0 +1,57 @@
+package io.pgstitch.protocol;
+
+/** The typed messages a server sends. The backend decoder accepts unknown types too: servers add messages. */
+public enum BackendMessageType {
+    AUTHENTICATION('R'),
+    BACKEND_KEY_DATA('K'),
+    BIND_COMPLETE('2'),
+    CLOSE_COMPLETE('3'),
+    COMMAND_COMPLETE('C'),
+    COPY_DATA('d'),
+    COPY_DONE('c'),
+    COPY_IN_RESPONSE('G'),
+    COPY_OUT_RESPONSE('H'),
+    COPY_BOTH_RESPONSE('W'),
+    DATA_ROW('D'),
+    EMPTY_QUERY_RESPONSE('I'),
+    ERROR_RESPONSE('E'),
+    FUNCTION_CALL_RESPONSE('V'),
+    NEGOTIATE_PROTOCOL_VERSION('v'),
+    NO_DATA('n'),
+    NOTICE_RESPONSE('N'),
+    NOTIFICATION_RESPONSE('A'),
+    PARAMETER_DESCRIPTION('t'),
+    PARAMETER_STATUS('S'),
+    PARSE_COMPLETE('1'),
+    PORTAL_SUSPENDED('s'),
+    READY_FOR_QUERY('Z'),
+    ROW_DESCRIPTION('T');
+
+    private static final BackendMessageType[] BY_TYPE = new BackendMessageType[256];
+
+    static {
+        for (BackendMessageType type : values()) {
+            BY_TYPE[type.code] = type;
+        }
+    }
+
+    private final char code;
+
+    BackendMessageType(char code) {
+        this.code = code;
+    }
+
+    /** The message type of a type byte, or null for a type this version does not know. */
+    public static BackendMessageType of(byte type) {
+        return BY_TYPE[type & 0xFF];
+    }
+
+    public char code() {
+        return code;
+    }
+
+    /** Types whose consecutive messages a decoder may coalesce into one frame: pure pass-through data. */
+    public static boolean isCoalescable(byte type) {
+        return type == 'D' || type == 'd';
+    }
+}

@@ -1,0 +1,66 @@
+package io.pgstitch.protocol;
+
+/**
+ * The typed messages a client may send after the startup packet, with PostgreSQL's own size limits
+ * (postgres.c: PQ_LARGE_MESSAGE_LIMIT for statements and data, PQ_SMALL_MESSAGE_LIMIT for the rest).
+ */
+public enum FrontendMessageType {
+    BIND('B', Limits.LARGE),
+    CLOSE('C', Limits.SMALL),
+    COPY_DATA('d', Limits.LARGE),
+    COPY_DONE('c', Limits.EMPTY),
+    COPY_FAIL('f', Limits.SMALL),
+    DESCRIBE('D', Limits.SMALL),
+    EXECUTE('E', Limits.SMALL),
+    FLUSH('H', Limits.EMPTY),
+    FUNCTION_CALL('F', Limits.LARGE),
+    PARSE('P', Limits.LARGE),
+    /** PasswordMessage, SASLInitialResponse, SASLResponse, GSSResponse: the meaning depends on the auth state. */
+    PASSWORD('p', Limits.AUTH_TOKEN),
+    QUERY('Q', Limits.LARGE),
+    SYNC('S', Limits.EMPTY),
+    TERMINATE('X', Limits.EMPTY);
+
+    /** Length-field values (they count themselves: 4 means an empty body). */
+    public static final class Limits {
+        /** MaxAllocSize - 1, as PostgreSQL. */
+        public static final int LARGE = 0x3fffffff - 1;
+        public static final int SMALL = 10_000;
+        /** PG_MAX_AUTH_TOKEN_LENGTH; also the limit on every message before authentication completes. */
+        public static final int AUTH_TOKEN = 65_535;
+        public static final int EMPTY = 4;
+
+        private Limits() {
+        }
+    }
+
+    private static final FrontendMessageType[] BY_TYPE = new FrontendMessageType[256];
+
+    static {
+        for (FrontendMessageType type : values()) {
+            BY_TYPE[type.code] = type;
+        }
+    }
+
+    private final char code;
+    private final int maxLength;
+
+    FrontendMessageType(char code, int maxLength) {
+        this.code = code;
+        this.maxLength = maxLength;
+    }
+
+    /** The message type of a type byte, or null when clients have no such message. */
+    public static FrontendMessageType of(byte type) {
+        return BY_TYPE[type & 0xFF];
+    }
+
+    public char code() {
+        return code;
+    }
+
+    /** The largest length field allowed once the client is authenticated. */
+    public int maxLength() {
+        return maxLength;
+    }
+}

@@ -1,0 +1,117 @@
+package io.pgstitch.proxy.backend;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.pgstitch.conf.ShardConfig;
+import io.pgstitch.protocol.BackendFrameDecoder;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.ProtocolVersion;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.BackendKeyData;
+import io.pgstitch.protocol.frontend.CancelRequest;
+import io.pgstitch.protocol.frontend.StartupMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Opens logged-in connections to shards on a given event loop (the client's, so that relaying between the
+ * two never crosses threads), and sends CancelRequests to them.
+ */
+public final class BackendConnector {
+
+    private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
+
+    private final Class<? extends SocketChannel> channelClass;
+    private final int connectTimeoutMillis;
+
+    public BackendConnector(Class<? extends SocketChannel> channelClass, int connectTimeoutMillis) {
+        this.channelClass = channelClass;
+        this.connectTimeoutMillis = connectTimeoutMillis;
+    }
+
+    /**
+     * Connects to {@code shard} and logs in to {@code database} as the shard's configured user, passing
+     * {@code sessionParameters} (the client's startup parameters) on.
+     *
+     * @return a future completed with the ready connection, or failed with a {@link PgException} naming the shard
+     */
+    public Future<BackendConnection> connect(EventLoop loop, ShardConfig shard, String database,
+                                             Map<String, String> sessionParameters) {
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("user", shard.user());
+        parameters.put("database", database);
+        parameters.putAll(sessionParameters);
+        StartupMessage startup = new StartupMessage(ProtocolVersion.V3_0, parameters);
+        Promise<BackendConnection> promise = loop.newPromise();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("frames", new BackendFrameDecoder());
+                        ch.pipeline().addLast("startup", new BackendStartup(shard, startup, promise));
+                    }
+                });
+        bootstrap.connect(shard.host(), shard.port()).addListener((ChannelFuture connected) -> {
+            if (!connected.isSuccess()) {
+                promise.tryFailure(PgException.fatal(SqlState.CONNECTION_FAILURE, String.format(
+                        "could not connect to shard \"%s\" at %s:%d: %s", shard.name(), shard.host(),
+                        shard.port(), describe(connected.cause()))));
+            }
+        });
+        return promise;
+    }
+
+    /**
+     * Forwards a cancel to the backend that {@code key} belongs to, on a connection of its own, as
+     * PostgreSQL expects; the server answers nothing and closes.
+     */
+    public void cancel(EventLoop loop, ShardConfig shard, BackendKeyData key) {
+        if (key.processId() == 0) {
+            return;
+        }
+        new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        // nothing to read: the server closes the connection after a CancelRequest
+                    }
+                })
+                .connect(shard.host(), shard.port())
+                .addListener((ChannelFuture connected) -> {
+                    if (!connected.isSuccess()) {
+                        log.warn("could not forward a cancel to shard {}: {}", shard.name(),
+                                describe(connected.cause()));
+                        return;
+                    }
+                    Channel channel = connected.channel();
+                    ByteBuf out = channel.alloc().buffer(16);
+                    new CancelRequest(key.processId(), key.secretKey()).encode(out);
+                    channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+                });
+    }
+
+    private static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}

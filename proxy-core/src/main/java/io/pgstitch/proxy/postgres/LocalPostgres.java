@@ -1,0 +1,357 @@
+package io.pgstitch.proxy.postgres;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A PostgreSQL server of our own: initdb into a fresh directory under /tmp, {@code postgres} as a child process
+ * on a loopback port, stopped (fast shutdown) and deleted on close or JVM exit.
+ *
+ * <p>PostgreSQL refuses to run as root. When this JVM is root (CI, containers), initdb and postgres run as
+ * {@code nobody} through util-linux's {@code setpriv}, in directories owned by nobody.
+ */
+public final class LocalPostgres implements PostgresServer {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalPostgres.class);
+    private static final String HOST = "127.0.0.1";
+    private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final PostgresBinaries binaries;
+    private final String name;
+    private final String superuser;
+    private final String password;
+    private final Map<String, String> settings;
+    private final Path runDir;
+    private final Path dataDir;
+    private final boolean asNobody;
+    private final Thread shutdownHook;
+    private int port;
+    private Process process;
+
+    /** Collects settings; {@link #start()} creates the server. */
+    public static final class Builder {
+        private final PostgresBinaries binaries;
+        private String name = "postgres";
+        private int port;
+        private String superuser = "postgres";
+        private String password;
+        private final Map<String, String> settings = new LinkedHashMap<>();
+
+        private Builder(PostgresBinaries binaries) {
+            this.binaries = binaries;
+            settings.put("fsync", "off");
+            settings.put("synchronous_commit", "off");
+            settings.put("full_page_writes", "off");
+            settings.put("max_connections", "200");
+            settings.put("shared_buffers", "32MB");
+        }
+
+        public Builder name(String value) {
+            name = value;
+            return this;
+        }
+
+        /** 0 (the default) picks a free loopback port. */
+        public Builder port(int value) {
+            port = value;
+            return this;
+        }
+
+        public Builder superuser(String value) {
+            superuser = value;
+            return this;
+        }
+
+        /** When set, TCP connections need this password (SCRAM-SHA-256); otherwise trust. */
+        public Builder password(String value) {
+            password = value;
+            return this;
+        }
+
+        public Builder setting(String setting, String value) {
+            settings.put(setting, value);
+            return this;
+        }
+
+        public LocalPostgres start() throws IOException, InterruptedException {
+            LocalPostgres server = new LocalPostgres(this);
+            try {
+                server.initdb();
+                server.launch();
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
+            return server;
+        }
+    }
+
+    public static Builder builder(PostgresBinaries binaries) {
+        return new Builder(binaries);
+    }
+
+    private LocalPostgres(Builder builder) throws IOException {
+        this.binaries = builder.binaries;
+        this.name = builder.name;
+        this.superuser = builder.superuser;
+        this.password = builder.password;
+        this.settings = new LinkedHashMap<>(builder.settings);
+        this.port = builder.port == 0 ? freePort() : builder.port;
+        this.asNobody = isRoot();
+        this.runDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
+                "pgstitch-" + name + "-");
+        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        if (asNobody) {
+            UserPrincipalLookupService users = runDir.getFileSystem().getUserPrincipalLookupService();
+            Files.setOwner(runDir, users.lookupPrincipalByName("nobody"));
+        }
+        this.dataDir = runDir.resolve("data");
+        this.shutdownHook = new Thread(this::stopQuietly, "stop-" + name);
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    private void initdb() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(binaries.bin("initdb").toString(), "-D", dataDir.toString(),
+                "-U", superuser, "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"));
+        if (password == null) {
+            command.add("--auth=trust");
+        } else {
+            Path passwordFile = runDir.resolve("password");
+            Files.writeString(passwordFile, password + "\n");
+            Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-r--r--"));
+            command.addAll(List.of("--pwfile=" + passwordFile, "--auth-local=trust", "--auth-host=scram-sha-256"));
+        }
+        Process initdb = new ProcessBuilder(wrap(command)).redirectErrorStream(true)
+                .redirectOutput(runDir.resolve("initdb.log").toFile()).start();
+        if (!initdb.waitFor(120, TimeUnit.SECONDS) || initdb.exitValue() != 0) {
+            initdb.destroyForcibly();
+            throw new IOException("initdb for " + name + " failed:\n" + tail(runDir.resolve("initdb.log")));
+        }
+    }
+
+    private void launch() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(binaries.bin("postgres").toString(), "-D", dataDir.toString(),
+                "-p", Integer.toString(port), "-c", "listen_addresses=" + HOST,
+                "-c", "unix_socket_directories=" + runDir));
+        settings.forEach((setting, value) -> command.addAll(List.of("-c", setting + "=" + value)));
+        Path logFile = runDir.resolve("postgres.log");
+        process = new ProcessBuilder(wrap(command)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+        long deadline = System.nanoTime() + START_TIMEOUT_NANOS;
+        while (!acceptsLogins()) {
+            if (!process.isAlive()) {
+                throw new IOException("PostgreSQL " + name + " exited with " + process.exitValue() + ":\n"
+                        + tail(logFile));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("PostgreSQL " + name + " did not start within 60 s:\n" + tail(logFile));
+            }
+            Thread.sleep(50);
+        }
+        log.info("PostgreSQL {} ({}) ready on {}:{}{}", name, binaries.version(), HOST, port,
+                asNobody ? " (running as nobody)" : "");
+    }
+
+    /**
+     * Sends a StartupMessage and looks at the first reply: an Authentication request means the server takes
+     * logins; an ErrorResponse (57P03 "starting up") or a refused connection means not yet.
+     */
+    private boolean acceptsLogins() {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(HOST, port), 1000);
+            socket.setSoTimeout(2000);
+            byte[] parameters = ("user\0" + superuser + "\0database\0postgres\0\0").getBytes(StandardCharsets.UTF_8);
+            OutputStream out = socket.getOutputStream();
+            out.write(ByteBuffer.allocate(8 + parameters.length).putInt(8 + parameters.length).putInt(196608)
+                    .put(parameters).array());
+            out.flush();
+            return new DataInputStream(socket.getInputStream()).readUnsignedByte() == 'R';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String host() {
+        return HOST;
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public PostgresBinaries binaries() {
+        return binaries;
+    }
+
+    /** Runs SQL through psql (from the binaries when they have it, else from PATH) as the superuser. */
+    @Override
+    public void execute(String database, String sql) {
+        Path bundled = binaries.bin("psql");
+        String psql = Files.isExecutable(bundled) ? bundled.toString() : "psql";
+        ProcessBuilder builder = new ProcessBuilder(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", HOST,
+                "-p", Integer.toString(port), "-U", superuser, "-d", database, "-c", sql).redirectErrorStream(true);
+        if (password != null) {
+            builder.environment().put("PGPASSWORD", password);
+        }
+        try {
+            Process run = builder.start();
+            String output = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!run.waitFor(120, TimeUnit.SECONDS) || run.exitValue() != 0) {
+                run.destroyForcibly();
+                throw new IllegalStateException("SQL failed on " + name + "/" + database + ": " + output.trim());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run psql for " + name + " (is it on PATH?): " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running SQL on " + name, e);
+        }
+    }
+
+    /** Fast shutdown (SIGINT): active sessions are rolled back and disconnected. */
+    public void stop() {
+        signal("INT");
+        awaitExit(10);
+    }
+
+    /** SIGKILL, for fault tests: no shutdown at all. */
+    public void kill() {
+        signal("KILL");
+        awaitExit(10);
+    }
+
+    /** Starts the server again on the same port and data (after {@link #stop()} or {@link #kill()}). */
+    public void restart() throws IOException, InterruptedException {
+        if (process != null && process.isAlive()) {
+            stop();
+        }
+        launch();
+    }
+
+    private void signal(String signal) {
+        if (process == null || !process.isAlive()) {
+            return;
+        }
+        try {
+            // the child runs as nobody when we are root; kill(1) as root may signal it
+            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start()
+                    .waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            process.destroy();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void awaitExit(int seconds) {
+        try {
+            if (process != null && !process.waitFor(seconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(seconds, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stopQuietly() {
+        if (process != null && process.isAlive()) {
+            stop();
+        }
+    }
+
+    @Override
+    public void close() {
+        stopQuietly();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down; the hook is running or ran
+        }
+        deleteRecursively(runDir);
+    }
+
+    private List<String> wrap(List<String> command) {
+        if (!asNobody) {
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of("setpriv", "--reuid=nobody", "--regid=nogroup",
+                "--clear-groups", "--reset-env", "--"));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[2].equals("0"); // the effective uid
+                }
+            }
+        } catch (IOException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+        return false;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getByName(HOST))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static String tail(Path file) {
+        try {
+            List<String> lines = Files.readAllLines(file);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    log.debug("could not delete {}", path, e);
+                }
+            });
+        } catch (IOException e) {
+            log.debug("could not delete {}", root, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PostgreSQL " + name + " on " + HOST + ":" + port;
+    }
+}

@@ -1,0 +1,126 @@
+package io.pgstitch.proxy.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.conf.RoutingTable;
+import io.pgstitch.protocol.FrontendFrameDecoder;
+import io.pgstitch.proxy.backend.BackendConnector;
+import io.pgstitch.proxy.session.CancelRegistry;
+import io.pgstitch.proxy.session.ClientSession;
+import io.pgstitch.proxy.session.SessionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The listening proxy: accepts clients, gives each a {@link ClientSession}, and holds the configuration in
+ * force. {@link #apply(ProxyConfig)} swaps the routing table for new connections; open sessions keep the
+ * backend they have.
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    /** Until pooling brings connect_timeout into the configuration. */
+    private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+
+    private final AtomicReference<ProxyConfig> config;
+    private final AtomicReference<RoutingTable> routes;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
+    private final Channel serverChannel;
+
+    private ProxyServer(ProxyConfig initial, Transport transport, int threads) throws InterruptedException {
+        this.config = new AtomicReference<>(initial);
+        this.routes = new AtomicReference<>(RoutingTable.of(initial));
+        this.bossGroup = transport.newGroup(1);
+        this.workerGroup = transport.newGroup(threads);
+        SessionContext context = new SessionContext(routes::get, new CancelRegistry(new SecureRandom()),
+                new BackendConnector(transport.clientChannel(), CONNECT_TIMEOUT_MILLIS));
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        clients.add(ch);
+                        FrontendFrameDecoder decoder = new FrontendFrameDecoder();
+                        ch.pipeline().addLast("frames", decoder);
+                        ch.pipeline().addLast("session", new ClientSession(context, decoder));
+                    }
+                });
+        try {
+            serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
+        } catch (RuntimeException | InterruptedException e) {
+            shutdownGroups();
+            throw e;
+        }
+        log.info("pgstitch listening on {} ({} transport, {} event loops)", serverChannel.localAddress(),
+                transport, threads);
+    }
+
+    /** Binds {@code listen.host:listen.port} (port 0 picks a free one) and starts accepting clients. */
+    public static ProxyServer start(ProxyConfig config) throws InterruptedException {
+        return new ProxyServer(config, Transport.best(), Runtime.getRuntime().availableProcessors());
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    public ProxyConfig config() {
+        return config.get();
+    }
+
+    /** Client connections currently open (including ones still logging in). */
+    public int clientCount() {
+        return clients.size();
+    }
+
+    /**
+     * Puts a new configuration in force: new connections follow its routes at once, open sessions keep
+     * their backend. Listen address changes need a restart and are only logged.
+     */
+    public void apply(ProxyConfig next) {
+        ProxyConfig previous = config.getAndSet(next);
+        routes.set(RoutingTable.of(next));
+        if (!previous.listen().equals(next.listen())) {
+            log.warn("listen settings changed; they take effect only after a restart");
+        }
+        log.info("configuration applied: {} routes, {} shards", next.routes().size(), next.shards().size());
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().awaitUninterruptibly();
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        shutdownGroups();
+    }
+
+    private void shutdownGroups() {
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+}
