@@ -1,0 +1,216 @@
+package io.pgstitch.conf;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+    private static final Path BASE = Path.of("/etc/pgstitch");
+
+    static final String DESIGN_EXAMPLE = """
+            listen:
+              host: 127.0.0.1
+              port: 6432
+              tls:
+                mode: prefer
+                cert: certs/server.crt
+                key: certs/server.key
+            auth:
+              method: scram-sha-256
+              users_file: users.txt
+            admin:
+              users: [admin]
+              http: { host: 127.0.0.1, port: 9930 }
+            shards:
+              shard1:
+                host: 127.0.0.1
+                port: 5432
+                user: postgres
+                password: ${SHARD1_PASSWORD}
+                tls: disable
+                pool: { mode: session, size: 20 }
+              shard2: { host: 10.0.0.2, user: app, pool: { mode: transaction, size: 5 } }
+            routes:
+              tenant_a: shard1
+              tenant_b: { shard: shard2, database: tb_db }
+              "org_*": shard2
+            default_route: reject
+            rpc:
+              functions: ["iasql_*"]
+              split: rpc-only
+              in_transaction: reject
+              pool_size: 4
+              timeout: 15m
+            """;
+
+    static ProxyConfig parse(String yaml) throws ConfigException {
+        return ConfigLoader.parse(yaml, BASE, Map.of("SHARD1_PASSWORD", "s3cret")::get);
+    }
+
+    static List<String> problems(String yaml) {
+        try {
+            parse(yaml);
+        } catch (ConfigException e) {
+            return e.problems();
+        }
+        throw new AssertionError("expected the configuration to be refused");
+    }
+
+    @Test
+    void theDesignExampleParses() throws Exception {
+        ProxyConfig config = parse(DESIGN_EXAMPLE);
+        assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
+                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key"))));
+        assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt")));
+        assertThat(config.admin()).isEqualTo(new AdminConfig(List.of("admin"), new HttpEndpoint("127.0.0.1", 9930)));
+        assertThat(config.shards()).containsOnlyKeys("shard1", "shard2");
+        assertThat(config.shards().get("shard1")).isEqualTo(new ShardConfig("shard1", "127.0.0.1", 5432, "postgres",
+                "s3cret", ShardTlsMode.DISABLE, new PoolConfig(PoolMode.SESSION, 20)));
+        assertThat(config.shards().get("shard2")).isEqualTo(new ShardConfig("shard2", "10.0.0.2", 5432, "app",
+                null, ShardTlsMode.DISABLE, new PoolConfig(PoolMode.TRANSACTION, 5)));
+        assertThat(config.routes()).containsExactly(new RouteConfig("tenant_a", "shard1", null),
+                new RouteConfig("tenant_b", "shard2", "tb_db"), new RouteConfig("org_*", "shard2", null));
+        assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
+        assertThat(config.rpc()).isEqualTo(new RpcConfig(List.of("iasql_*"), RpcSplit.RPC_ONLY,
+                RpcInTransaction.REJECT, 4, Duration.ofMinutes(15)));
+    }
+
+    @Test
+    void defaultsForAMinimalFile() throws Exception {
+        ProxyConfig config = parse("shards: { s: { user: u } }");
+        assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432,
+                new ListenTlsConfig(ListenTlsMode.PREFER, null, null)));
+        assertThat(config.auth().method()).isEqualTo(AuthMethod.TRUST);
+        assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
+        assertThat(config.rpc().timeout()).isEqualTo(Duration.ofMinutes(15));
+        assertThat(config.shards().get("s").port()).isEqualTo(5432);
+    }
+
+    @Test
+    void defaultRouteForms() throws Exception {
+        String shards = "shards: { a: { user: u }, b: { user: u } }\n";
+        assertThat(parse(shards + "default_route: a").defaultRoute()).isEqualTo(new DefaultRoute.ToShard("a"));
+        assertThat(parse(shards + "default_route: { hash: [a, b] }").defaultRoute())
+                .isEqualTo(new DefaultRoute.Hash(List.of("a", "b")));
+    }
+
+    @Test
+    void durations() throws Exception {
+        String shards = "shards: { a: { user: u } }\n";
+        assertThat(parse(shards + "rpc: { timeout: 250ms }").rpc().timeout()).isEqualTo(Duration.ofMillis(250));
+        assertThat(parse(shards + "rpc: { timeout: 30s }").rpc().timeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(parse(shards + "rpc: { timeout: 2h }").rpc().timeout()).isEqualTo(Duration.ofHours(2));
+        assertThat(parse(shards + "rpc: { timeout: 90 }").rpc().timeout()).isEqualTo(Duration.ofSeconds(90));
+    }
+
+    @Test
+    void unknownShardInARoute() {
+        assertThat(problems("""
+                shards: { shard1: { user: u }, shard2: { user: u } }
+                routes:
+                  tenant_b: { shard: shard9, database: tb_db }
+                """)).containsExactly("routes.tenant_b.shard: unknown shard \"shard9\" (shards: shard1, shard2)");
+        assertThat(problems("shards: { shard1: { user: u } }\nroutes: { t: nope }"))
+                .containsExactly("routes.t: unknown shard \"nope\" (shards: shard1)");
+    }
+
+    @Test
+    void portOutOfRange() {
+        assertThat(problems("listen: { port: 70000 }\nshards: { a: { user: u } }"))
+                .containsExactly("listen.port: must be between 0 and 65535, got 70000");
+        assertThat(problems("listen: { port: abc }\nshards: { a: { user: u } }"))
+                .containsExactly("listen.port: must be a whole number, got \"abc\"");
+    }
+
+    @Test
+    void unknownKeysAreNamed() {
+        assertThat(problems("listen: { prot: 1 }\nshards: { a: { user: u } }"))
+                .containsExactly("listen.prot: unknown setting (expected one of: host, port, tls)");
+        assertThat(problems("shards: { a: { user: u, pool: { sise: 3 } } }"))
+                .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size)");
+        assertThat(problems("shard: {}\nshards: { a: { user: u } }"))
+                .containsExactly("shard: unknown setting (expected one of: listen, auth, admin, shards, routes, "
+                        + "default_route, rpc)");
+    }
+
+    @Test
+    void unknownEnumValuesListTheAllowedOnes() {
+        assertThat(problems("auth: { method: plaintext }\nshards: { a: { user: u } }"))
+                .containsExactly("auth.method: unknown value \"plaintext\" (expected one of: trust, password, md5, "
+                        + "scram-sha-256)");
+    }
+
+    @Test
+    void missingEnvironmentVariable() {
+        assertThat(problems("shards: { shard1: { user: u, password: '${NOT_SET_ANYWHERE}' } }"))
+                .containsExactly("shards.shard1.password: environment variable NOT_SET_ANYWHERE is not set");
+    }
+
+    @Test
+    void hashDefaultProblems() {
+        assertThat(problems("shards: { a: { user: u } }\ndefault_route: { hash: [a, x, a] }"))
+                .containsExactly("default_route.hash[1]: unknown shard \"x\" (shards: a)",
+                        "default_route.hash[2]: shard \"a\" is listed twice");
+        assertThat(problems("shards: { a: { user: u } }\ndefault_route: nowhere")).singleElement().asString()
+                .startsWith("default_route: unknown shard \"nowhere\"");
+    }
+
+    @Test
+    void shardsAreRequired() {
+        assertThat(problems("listen: { port: 1 }")).containsExactly("shards: at least one shard is required");
+        assertThat(problems("shards: { 'bad name': { user: u } }")).containsExactly(
+                "shards.bad name: a shard name may use only letters, digits, '_' and '-'");
+        assertThat(problems("shards: { a: { host: h } }"))
+                .containsExactly("shards.a.user: required (the user pgstitch logs in to this shard as)");
+    }
+
+    @Test
+    void routeNamesAreLimitedLikePostgresNames() {
+        String key = "x".repeat(64);
+        assertThat(problems("shards: { a: { user: u } }\nroutes: { " + key + ": a }"))
+                .containsExactly("routes." + key + ": route is 64 bytes long, the limit is 63");
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        List<String> problems = problems("""
+                listen: { port: -1, extra: 1 }
+                auth: { method: nope }
+                shards: { a: { user: u, port: 0 } }
+                routes: { t: b }
+                rpc: { pool_size: 0, timeout: soon }
+                """);
+        assertThat(problems).containsExactlyInAnyOrder(
+                "listen.port: must be between 0 and 65535, got -1",
+                "listen.extra: unknown setting (expected one of: host, port, tls)",
+                "auth.method: unknown value \"nope\" (expected one of: trust, password, md5, scram-sha-256)",
+                "shards.a.port: must be between 1 and 65535, got 0",
+                "routes.t: unknown shard \"b\" (shards: a)",
+                "rpc.pool_size: must be between 1 and 10000, got 0",
+                "rpc.timeout: must be a positive duration such as 250ms, 30s, 15m or 2h, got \"soon\"");
+    }
+
+    @Test
+    void yamlSyntaxErrorsGiveALine() {
+        assertThatThrownBy(() -> parse("listen:\n  port: [1,\n"))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement()
+                        .asString().startsWith("YAML syntax error at line"));
+    }
+
+    @Test
+    void anEmptyFile() {
+        assertThat(problems("")).containsExactly("the file is empty");
+    }
+
+    @Test
+    void passwordsNeverAppearInToString() throws Exception {
+        assertThat(parse(DESIGN_EXAMPLE).shards().get("shard1").toString()).doesNotContain("s3cret");
+    }
+}
