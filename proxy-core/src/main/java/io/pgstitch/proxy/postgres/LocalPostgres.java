@@ -39,6 +39,7 @@ public final class LocalPostgres implements PostgresServer {
     private final String name;
     private final String superuser;
     private final String password;
+    private final String hostAuth;
     private final Map<String, String> settings;
     private final Path runDir;
     private final Path dataDir;
@@ -54,6 +55,7 @@ public final class LocalPostgres implements PostgresServer {
         private int port;
         private String superuser = "postgres";
         private String password;
+        private String hostAuth = "scram-sha-256";
         private final Map<String, String> settings = new LinkedHashMap<>();
 
         private Builder(PostgresBinaries binaries) {
@@ -81,9 +83,15 @@ public final class LocalPostgres implements PostgresServer {
             return this;
         }
 
-        /** When set, TCP connections need this password (SCRAM-SHA-256); otherwise trust. */
+        /** When set, TCP connections need this password (see {@link #hostAuth}); otherwise trust. */
         public Builder password(String value) {
             password = value;
+            return this;
+        }
+
+        /** How TCP logins prove the password: scram-sha-256 (default), md5 or password (cleartext). */
+        public Builder hostAuth(String method) {
+            hostAuth = method;
             return this;
         }
 
@@ -97,6 +105,11 @@ public final class LocalPostgres implements PostgresServer {
             try {
                 server.initdb();
                 server.launch();
+                if (password != null && hostAuth.equals("md5")) {
+                    // initdb stored a SCRAM verifier, with which "md5" in pg_hba silently means SCRAM
+                    server.execute("postgres", "SET password_encryption = 'md5'; ALTER ROLE \"" + superuser
+                            + "\" PASSWORD '" + password.replace("'", "''") + "'");
+                }
             } catch (IOException | InterruptedException | RuntimeException e) {
                 server.close();
                 throw e;
@@ -114,6 +127,7 @@ public final class LocalPostgres implements PostgresServer {
         this.name = builder.name;
         this.superuser = builder.superuser;
         this.password = builder.password;
+        this.hostAuth = builder.hostAuth;
         this.settings = new LinkedHashMap<>(builder.settings);
         this.port = builder.port == 0 ? freePort() : builder.port;
         this.asNobody = isRoot();
@@ -138,7 +152,8 @@ public final class LocalPostgres implements PostgresServer {
             Path passwordFile = runDir.resolve("password");
             Files.writeString(passwordFile, password + "\n");
             Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-r--r--"));
-            command.addAll(List.of("--pwfile=" + passwordFile, "--auth-local=trust", "--auth-host=scram-sha-256"));
+            command.addAll(List.of("--pwfile=" + passwordFile, "--auth-local=trust", "--auth-host=" + hostAuth));
+
         }
         Process initdb = new ProcessBuilder(wrap(command)).redirectErrorStream(true)
                 .redirectOutput(runDir.resolve("initdb.log").toFile()).start();
