@@ -1,0 +1,77 @@
+package io.pgstitch.proxy.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CheckConfigCommandTest {
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        return cli.execute(args);
+    }
+
+    @Test
+    void aValidFilePrintsTheEffectiveRoutingTable(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("ok.yaml");
+        Files.writeString(file, """
+                shards:
+                  shard1: { host: 10.0.0.1, user: postgres }
+                  shard2: { host: 10.0.0.2, port: 5433, user: app }
+                routes:
+                  tenant_a: shard1
+                  tenant_b: { shard: shard2, database: tb_db }
+                  "org_*": shard2
+                default_route: { hash: [shard1, shard2] }
+                """);
+        assertThat(run("check-config", "--config", file.toString())).isZero();
+        assertThat(out.toString())
+                .contains(file + ": OK")
+                .contains("shard2           10.0.0.2:5433 user app, pool session/20")
+                .contains("tenant_b -> shard2 (10.0.0.2:5433) database tb_db")
+                .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID)  [pattern]")
+                .contains("(default) -> rendezvous hash over shard1, shard2");
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void everyProblemIsPrintedWithItsPathAndTheExitCodeIsOne(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, """
+                listen: { port: 70000 }
+                shards: { shard1: { user: u } }
+                routes:
+                  tenant_b: { shard: shard9 }
+                """);
+        assertThat(run("check-config", "--config", file.toString())).isEqualTo(1);
+        assertThat(err.toString())
+                .contains("2 problems")
+                .contains("listen.port: must be between 0 and 65535, got 70000")
+                .contains("routes.tenant_b.shard: unknown shard \"shard9\"");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void aMissingFileIsAnError(@TempDir Path dir) {
+        assertThat(run("check-config", "--config", dir.resolve("nope.yaml").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("nope.yaml").contains("cannot be read");
+    }
+
+    @Test
+    void noCommandIsAUsageError() {
+        assertThat(run()).isEqualTo(2);
+        assertThat(err.toString()).contains("a command is required");
+    }
+}
