@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code pgstitch <command>}: the one entry point of pgstitch.jar. */
 @Command(name = "pgstitch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "PostgreSQL wire-protocol proxy: routes by database ID, pools, stitches RPC-function results.",
-        subcommands = {RunCommand.class, CheckConfigCommand.class, DemoCommand.class,
+        subcommands = {RunCommand.class, CheckConfigCommand.class, DemoCommand.class, ExplainSplitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
