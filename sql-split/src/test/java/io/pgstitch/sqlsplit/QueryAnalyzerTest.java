@@ -1,0 +1,76 @@
+package io.pgstitch.sqlsplit;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class QueryAnalyzerTest {
+
+    private final QueryAnalyzer analyzer = new QueryAnalyzer(new RpcFunctionMatcher(List.of("iasql_*")), 3);
+
+    @Test
+    void theFastPathSaysNoForOrdinaryQueries() {
+        assertThat(analyzer.mayContainRpcCall("SELECT abalance FROM pgbench_accounts WHERE aid = 42;")).isFalse();
+        assertThat(analyzer.mayContainRpcCall("select 'iasql_apply()' -- iasql_x()\n/* iasql_y() */")).isFalse();
+        assertThat(analyzer.mayContainRpcCall("select $$iasql_apply()$$")).isFalse();
+    }
+
+    @Test
+    void theFastPathSaysYesForCandidates() {
+        assertThat(analyzer.mayContainRpcCall("select iasql_apply()")).isTrue();
+        assertThat(analyzer.mayContainRpcCall("select IASQL_APPLY()")).isTrue();
+        assertThat(analyzer.mayContainRpcCall("select \"iasql_apply\"()")).isTrue();
+        assertThat(analyzer.mayContainRpcCall("select iasql_jobs from t")).as("a false positive is allowed").isTrue();
+    }
+
+    @Test
+    void noPatternsMeansNoCandidates() {
+        QueryAnalyzer none = new QueryAnalyzer(new RpcFunctionMatcher(List.of()), 3);
+        assertThat(none.mayContainRpcCall("select iasql_apply()")).isFalse();
+        assertThat(none.analyze("select iasql_apply()", true).hasRpcCall()).isFalse();
+    }
+
+    @Test
+    void resultsAreCachedAndTheCacheIsBounded() {
+        QueryAnalysis first = analyzer.analyze("select iasql_apply()", true);
+        assertThat(analyzer.analyze("select iasql_apply()", true)).isSameAs(first);
+        assertThat(analyzer.analyze("select iasql_apply()", false)).isNotSameAs(first);
+        for (int i = 0; i < 10; i++) {
+            analyzer.analyze("select " + i, true);
+        }
+        assertThat(analyzer.cachedEntries()).isEqualTo(3);
+        String huge = "select 1;".repeat(QueryAnalyzer.MAX_CACHED_LENGTH);
+        analyzer.analyze(huge, true);
+        assertThat(analyzer.cachedEntries()).isEqualTo(3);
+    }
+
+    @Test
+    void segmentsFollowTheSplitMode() {
+        String sql = "insert into t values (1); insert into t values (2); select iasql_apply(); select 1";
+        QueryAnalysis analysis = analyzer.analyze(sql, true);
+        List<Segment> rpcOnly = analysis.segments(SplitMode.RPC_ONLY);
+        assertThat(rpcOnly).extracting(segment -> segment.text(sql)).containsExactly(
+                "insert into t values (1); insert into t values (2);", "select iasql_apply();", "select 1");
+        assertThat(rpcOnly).extracting(Segment::rpc).containsExactly(false, true, false);
+        assertThat(analysis.segments(SplitMode.ALWAYS)).hasSize(4);
+        List<Segment> never = analysis.segments(SplitMode.NEVER);
+        assertThat(never).singleElement().satisfies(segment -> {
+            assertThat(segment.text(sql)).isEqualTo(sql);
+            assertThat(segment.rpc()).isTrue();
+        });
+        assertThat(analyzer.analyze("  -- nothing\n", true).segments(SplitMode.RPC_ONLY)).isEmpty();
+    }
+
+    @Test
+    void transactionCommandsAreTold() {
+        QueryAnalysis analysis = analyzer.analyze("begin; savepoint a; rollback to a; commit; end; abort", true);
+        assertThat(analysis.statements()).extracting(SqlStatement::transaction).containsExactly(
+                TransactionCommand.BEGIN, TransactionCommand.SAVEPOINT, TransactionCommand.ROLLBACK_TO_SAVEPOINT,
+                TransactionCommand.COMMIT, TransactionCommand.COMMIT, TransactionCommand.ROLLBACK);
+        assertThat(TransactionCommand.BEGIN.opensTransaction()).isTrue();
+        assertThat(TransactionCommand.ROLLBACK_TO_SAVEPOINT.endsTransaction()).isFalse();
+        assertThat(TransactionCommand.PREPARE_TRANSACTION.endsTransaction()).isTrue();
+    }
+}
