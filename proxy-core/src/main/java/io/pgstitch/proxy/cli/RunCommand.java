@@ -17,7 +17,10 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code pgstitch run --config FILE}: runs the proxy until SIGTERM/SIGINT; SIGHUP reloads the file. */
+/**
+ * {@code pgstitch run --config FILE}: runs the proxy until SIGTERM/SIGINT. The file is reloaded when it changes
+ * (unless {@code --no-watch}) and on SIGHUP; an invalid file is logged and the running configuration stays.
+ */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the proxy.")
 final class RunCommand implements Callable<Integer> {
 
@@ -25,6 +28,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "the YAML file")
     Path config;
+
+    @Option(names = "--no-watch", description = "do not watch the file; reload only on SIGHUP")
+    boolean noWatch;
 
     @Spec
     CommandSpec spec;
@@ -42,7 +48,9 @@ final class RunCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         try (ProxyServer server = ProxyServer.start(loaded);
              ConfigWatcher watcher = new ConfigWatcher(config, loaded, server::apply)) {
-            watcher.start();
+            if (!noWatch) {
+                watcher.start();
+            }
             Signals.onHangup(() -> log.info("SIGHUP: {}", watcher.reloadNow()));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 log.info("shutting down");

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# pgbench -S through pgstitch, directly, and through PgBouncer (when pgbouncer is on PATH), in one run on
+# the demo's embedded shards. Usage: scripts/bench-pgbench.sh [seconds] [clients]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${1:-10}
+CLIENTS=${2:-16}
+WORK=$(mktemp -d /tmp/pgstitch-bench.XXXXXX)
+chmod 755 "$WORK"
+PROXY_PORT=6532
+BOUNCER_PORT=6542
+
+cleanup() {
+  [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null || true
+  [ -n "${DEMO_PID:-}" ] && kill -INT "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+./pgstitch demo --port "$PROXY_PORT" --dir "$WORK" > "$WORK/demo.log" 2>&1 &
+DEMO_PID=$!
+for _ in $(seq 120); do grep -q "Press Ctrl-C" "$WORK/demo.log" 2>/dev/null && break; sleep 1; done
+SHARD_PORT=$(grep 'shard1:' "$WORK/pgstitch.yaml" | grep -o 'port: [0-9]*' | cut -d' ' -f2)
+pgbench -i -s 10 -q -h 127.0.0.1 -p "$SHARD_PORT" -U postgres tenant_a > /dev/null 2>&1
+
+targets=("direct $SHARD_PORT" "pgstitch $PROXY_PORT")
+if command -v pgbouncer > /dev/null; then
+  cat > "$WORK/pgbouncer.ini" <<INI
+[databases]
+tenant_a = host=127.0.0.1 port=$SHARD_PORT dbname=tenant_a user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+auth_type = trust
+auth_file = $WORK/users.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = $((CLIENTS + 4))
+logfile = $WORK/pgbouncer.log
+pidfile = $WORK/pgbouncer.pid
+INI
+  echo '"postgres" ""' > "$WORK/users.txt"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R nobody "$WORK"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups pgbouncer -d "$WORK/pgbouncer.ini"
+  else
+    pgbouncer -d "$WORK/pgbouncer.ini"
+  fi
+  sleep 1
+  targets+=("pgbouncer $BOUNCER_PORT")
+fi
+
+printf '%-10s %-9s %12s %8s\n' target mode tps failed
+for mode in simple prepared; do
+  for target in "${targets[@]}"; do
+    set -- $target
+    out=$(pgbench -S -M "$mode" -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -h 127.0.0.1 -p "$2" -U postgres tenant_a 2>&1)
+    tps=$(echo "$out" | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
+    failed=$(echo "$out" | grep -o 'failed transactions: [0-9]*' | cut -d' ' -f3)
+    printf '%-10s %-9s %12s %8s\n' "$1" "$mode" "$tps" "${failed:-?}"
+  done
+done
