@@ -2,12 +2,7 @@ package io.pgstitch.it;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
@@ -28,21 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** PgJDBC and HikariCP through pgstitch: what an ORM-backed application does. */
-@ExtendWith(PostgresExtension.class)
-class JdbcIT {
-
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        Tenants.ensure(cluster);
-        proxy = TestProxy.start(TestProxy.standardRoutes(cluster));
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
+class JdbcIT extends ProxiedTest {
 
     @Test
     void simpleQueryProtocolStatements() throws Exception {

@@ -1,13 +1,9 @@
 package io.pgstitch.it;
 
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -18,25 +14,11 @@ import java.util.stream.IntStream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The psql binary through pgstitch: multi-statement -c, -f with dollar quotes, \copy both ways, \d. */
-@ExtendWith(PostgresExtension.class)
-class PsqlIT {
-
-    private static TestProxy proxy;
-    private static PostgresCluster cluster;
+class PsqlIT extends ProxiedTest {
 
     @BeforeAll
-    static void start(PostgresCluster postgres) throws Exception {
+    static void needsPsql() {
         Psql.assumeAvailable();
-        cluster = postgres;
-        Tenants.ensure(cluster);
-        proxy = TestProxy.start(TestProxy.standardRoutes(cluster));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
     }
 
     private static Psql psql(String database) {

@@ -4,12 +4,7 @@ import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.ConfigWatcher;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.RoutingTable;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.ServerSocket;
@@ -27,23 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Where connections land: exact routes, backend database renames, globs, the hash default, refusals, reload. */
-@ExtendWith(PostgresExtension.class)
-class RoutingIT {
-
-    private static PostgresCluster cluster;
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster postgres) throws Exception {
-        cluster = postgres;
-        Tenants.ensure(cluster);
-        proxy = TestProxy.start(TestProxy.standardRoutes(cluster));
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
+class RoutingIT extends ProxiedTest {
 
     /** Where a connection really is: backend port, backend database and the marker row's tenant. */
     record Landing(int port, String database, String tenant) {

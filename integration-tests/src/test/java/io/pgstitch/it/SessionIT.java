@@ -1,11 +1,6 @@
 package io.pgstitch.it;
 
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -21,23 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** What a session carries through the proxy: startup parameters, notices, ParameterStatus, and its end. */
-@ExtendWith(PostgresExtension.class)
-class SessionIT {
-
-    private static PostgresCluster cluster;
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster postgres) throws Exception {
-        cluster = postgres;
-        Tenants.ensure(cluster);
-        proxy = TestProxy.start(TestProxy.standardRoutes(cluster));
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
+class SessionIT extends ProxiedTest {
 
     private static String single(Connection connection, String sql) throws SQLException {
         try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {

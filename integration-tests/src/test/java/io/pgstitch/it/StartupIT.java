@@ -1,11 +1,6 @@
 package io.pgstitch.it;
 
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,21 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * violations. Each refusal must be a proper ErrorResponse, close only that client, and leave the proxy
  * serving everyone else.
  */
-@ExtendWith(PostgresExtension.class)
-class StartupIT {
-
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        Tenants.ensure(cluster);
-        proxy = TestProxy.start(TestProxy.standardRoutes(cluster));
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
+class StartupIT extends ProxiedTest {
 
     static Stream<Arguments> hostileDatabaseIds() {
         return Stream.of(
