@@ -62,7 +62,7 @@ final class ConfigReader {
     }
 
     private ListenConfig listen(JsonNode node) {
-        keys(node, "listen", "host", "port", "tls");
+        keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database");
         JsonNode tls = child(node, "listen", "tls");
         keys(tls, "listen.tls", "mode", "cert", "key");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
@@ -72,7 +72,9 @@ final class ConfigReader {
             problems.add("listen.tls: cert and key must be given together");
         }
         return new ListenConfig(nonEmpty(node, "listen", "host", "127.0.0.1"),
-                integer(node, "listen", "port", 6432, 0, 65535), tlsConfig);
+                integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
+                integer(node, "listen", "max_client_connections", 1000, 1, 1_000_000),
+                integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000));
     }
 
     private AuthConfig auth(JsonNode node) {
@@ -115,7 +117,8 @@ final class ConfigReader {
             }
             keys(shard, path, "host", "port", "user", "password", "tls", "pool");
             JsonNode pool = child(shard, path, "pool");
-            keys(pool, path + ".pool", "mode", "size");
+            keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime", "connect_timeout",
+                    "wait_timeout", "server_reset_query");
             String user = string(shard, path, "user", null);
             if (user == null || user.isEmpty()) {
                 problems.add(path + ".user: required (the user pgstitch logs in to this shard as)");
@@ -123,10 +126,24 @@ final class ConfigReader {
             shards.put(name, new ShardConfig(name, nonEmpty(shard, path, "host", "127.0.0.1"),
                     integer(shard, path, "port", 5432, 1, 65535), user, string(shard, path, "password", null),
                     enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE),
-                    new PoolConfig(enumValue(pool, path + ".pool", "mode", PoolMode.class, PoolMode.SESSION),
-                            integer(pool, path + ".pool", "size", 20, 1, 10_000))));
+                    pool(pool, path + ".pool")));
         }
         return shards;
+    }
+
+    private PoolConfig pool(JsonNode node, String path) {
+        PoolConfig defaults = PoolConfig.defaults();
+        int size = integer(node, path, "size", defaults.size(), 1, 10_000);
+        int minIdle = integer(node, path, "min_idle", defaults.minIdle(), 0, 10_000);
+        if (minIdle > size) {
+            problems.add(path + ".min_idle: must not exceed size (" + size + "), got " + minIdle);
+        }
+        return new PoolConfig(enumValue(node, path, "mode", PoolMode.class, defaults.mode()), size, minIdle,
+                duration(node, path, "idle_timeout", defaults.idleTimeout()),
+                duration(node, path, "max_lifetime", defaults.maxLifetime()),
+                duration(node, path, "connect_timeout", defaults.connectTimeout()),
+                duration(node, path, "wait_timeout", defaults.waitTimeout()),
+                nonEmpty(node, path, "server_reset_query", defaults.resetQuery()));
     }
 
     private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards) {

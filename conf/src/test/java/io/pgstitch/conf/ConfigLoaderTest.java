@@ -67,14 +67,16 @@ class ConfigLoaderTest {
     void theDesignExampleParses() throws Exception {
         ProxyConfig config = parse(DESIGN_EXAMPLE);
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
-                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key"))));
+                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0));
         assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt")));
         assertThat(config.admin()).isEqualTo(new AdminConfig(List.of("admin"), new HttpEndpoint("127.0.0.1", 9930)));
         assertThat(config.shards()).containsOnlyKeys("shard1", "shard2");
         assertThat(config.shards().get("shard1")).isEqualTo(new ShardConfig("shard1", "127.0.0.1", 5432, "postgres",
-                "s3cret", ShardTlsMode.DISABLE, new PoolConfig(PoolMode.SESSION, 20)));
+                "s3cret", ShardTlsMode.DISABLE, PoolConfig.defaults()));
+        PoolConfig transaction = new PoolConfig(PoolMode.TRANSACTION, 5, 0, Duration.ofMinutes(10), Duration.ofHours(1),
+                Duration.ofSeconds(10), Duration.ofSeconds(30), "DISCARD ALL");
         assertThat(config.shards().get("shard2")).isEqualTo(new ShardConfig("shard2", "10.0.0.2", 5432, "app",
-                null, ShardTlsMode.DISABLE, new PoolConfig(PoolMode.TRANSACTION, 5)));
+                null, ShardTlsMode.DISABLE, transaction));
         assertThat(config.routes()).containsExactly(new RouteConfig("tenant_a", "shard1", null),
                 new RouteConfig("tenant_b", "shard2", "tb_db"), new RouteConfig("org_*", "shard2", null));
         assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
@@ -86,7 +88,7 @@ class ConfigLoaderTest {
     void defaultsForAMinimalFile() throws Exception {
         ProxyConfig config = parse("shards: { s: { user: u } }");
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432,
-                new ListenTlsConfig(ListenTlsMode.PREFER, null, null)));
+                new ListenTlsConfig(ListenTlsMode.PREFER, null, null), 1000, 0));
         assertThat(config.auth().method()).isEqualTo(AuthMethod.TRUST);
         assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
         assertThat(config.rpc().timeout()).isEqualTo(Duration.ofMinutes(15));
@@ -99,6 +101,21 @@ class ConfigLoaderTest {
         assertThat(parse(shards + "default_route: a").defaultRoute()).isEqualTo(new DefaultRoute.ToShard("a"));
         assertThat(parse(shards + "default_route: { hash: [a, b] }").defaultRoute())
                 .isEqualTo(new DefaultRoute.Hash(List.of("a", "b")));
+    }
+
+    @Test
+    void poolSettings() throws Exception {
+        PoolConfig pool = parse("""
+                shards:
+                  a:
+                    user: u
+                    pool: { size: 5, min_idle: 2, idle_timeout: 30s, max_lifetime: 10m, connect_timeout: 2s,
+                            wait_timeout: 500ms, server_reset_query: "RESET ALL" }
+                """).shards().get("a").pool();
+        assertThat(pool).isEqualTo(new PoolConfig(PoolMode.SESSION, 5, 2, Duration.ofSeconds(30),
+                Duration.ofMinutes(10), Duration.ofSeconds(2), Duration.ofMillis(500), "RESET ALL"));
+        assertThat(problems("shards: { a: { user: u, pool: { size: 2, min_idle: 3 } } }"))
+                .containsExactly("shards.a.pool.min_idle: must not exceed size (2), got 3");
     }
 
     @Test
@@ -132,9 +149,11 @@ class ConfigLoaderTest {
     @Test
     void unknownKeysAreNamed() {
         assertThat(problems("listen: { prot: 1 }\nshards: { a: { user: u } }"))
-                .containsExactly("listen.prot: unknown setting (expected one of: host, port, tls)");
+                .containsExactly("listen.prot: unknown setting (expected one of: host, port, tls, "
+                        + "max_client_connections, max_client_connections_per_database)");
         assertThat(problems("shards: { a: { user: u, pool: { sise: 3 } } }"))
-                .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size)");
+                .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size, min_idle, "
+                        + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
         assertThat(problems("shard: {}\nshards: { a: { user: u } }"))
                 .containsExactly("shard: unknown setting (expected one of: listen, auth, admin, shards, routes, "
                         + "default_route, rpc)");
@@ -189,7 +208,8 @@ class ConfigLoaderTest {
                 """);
         assertThat(problems).containsExactlyInAnyOrder(
                 "listen.port: must be between 0 and 65535, got -1",
-                "listen.extra: unknown setting (expected one of: host, port, tls)",
+                "listen.extra: unknown setting (expected one of: host, port, tls, max_client_connections, "
+                        + "max_client_connections_per_database)",
                 "auth.method: unknown value \"nope\" (expected one of: trust, password, md5, scram-sha-256)",
                 "shards.a.port: must be between 1 and 65535, got 0",
                 "routes.t: unknown shard \"b\" (shards: a)",

@@ -83,30 +83,6 @@ class SessionIT extends ProxiedTest {
     }
 
     @Test
-    void terminateClosesTheBackendToo() throws Exception {
-        String application = "pgstitch-terminate-" + System.nanoTime();
-        try (RawClient client = RawClient.connect(proxy.port())) {
-            client.sendStartup(Map.of("user", "postgres", "database", "tenant_a", "application_name", application));
-            client.readUntil('Z');
-            assertThat(backendsNamed(application)).isEqualTo(1);
-            client.send('X', new byte[0]);
-            assertThat(client.closedByServer()).isTrue();
-        }
-        assertThat(awaitBackendsNamed(application, 0)).isZero();
-    }
-
-    @Test
-    void aClientThatVanishesTakesItsBackendWithIt() throws Exception {
-        String application = "pgstitch-vanish-" + System.nanoTime();
-        RawClient client = RawClient.connect(proxy.port());
-        client.sendStartup(Map.of("user", "postgres", "database", "tenant_a", "application_name", application));
-        client.readUntil('Z');
-        assertThat(backendsNamed(application)).isEqualTo(1);
-        client.close();
-        assertThat(awaitBackendsNamed(application, 0)).isZero();
-    }
-
-    @Test
     void aBackendTerminatedByTheServerEndsTheClientWithTheServersReason() throws Exception {
         String application = "pgstitch-victim-" + System.nanoTime();
         Properties props = new Properties();
@@ -123,22 +99,5 @@ class SessionIT extends ProxiedTest {
         try (Connection fresh = proxy.connect("tenant_a")) {
             assertThat(single(fresh, "select 'still serving'")).isEqualTo("still serving");
         }
-    }
-
-    private static int backendsNamed(String application) throws SQLException {
-        try (Connection admin = DriverManager.getConnection(cluster.shard(1).jdbcUrl("tenant_a"), "postgres", "")) {
-            return Integer.parseInt(single(admin,
-                    "select count(*) from pg_stat_activity where application_name = '" + application + "'"));
-        }
-    }
-
-    /** Backends leave asynchronously after their client: polls up to 10 s for the expected count. */
-    private static int awaitBackendsNamed(String application, int expected) throws Exception {
-        int count = backendsNamed(application);
-        for (int i = 0; i < 200 && count != expected; i++) {
-            Thread.sleep(50);
-            count = backendsNamed(application);
-        }
-        return count;
     }
 }

@@ -4,13 +4,13 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.protocol.BackendFrameDecoder;
 import io.pgstitch.protocol.PgException;
@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Opens logged-in connections to shards on a given event loop (the client's, so that relaying between the
@@ -33,17 +34,21 @@ public final class BackendConnector {
 
     private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
 
-    private final Class<? extends SocketChannel> channelClass;
-    private final int connectTimeoutMillis;
+    /** A server that has not closed a cancel connection by then never will: stop waiting for it. */
+    private static final int CANCEL_TIMEOUT_SECONDS = 5;
 
-    public BackendConnector(Class<? extends SocketChannel> channelClass, int connectTimeoutMillis) {
+    private final Class<? extends SocketChannel> channelClass;
+
+    public BackendConnector(Class<? extends SocketChannel> channelClass) {
         this.channelClass = channelClass;
-        this.connectTimeoutMillis = connectTimeoutMillis;
     }
 
     /**
      * Connects to {@code shard} and logs in to {@code database} as the shard's configured user, passing
      * {@code sessionParameters} (the client's startup parameters) on.
+     *
+     * The whole login, TCP connect included, must finish within the shard's {@code pool.connect_timeout}: a
+     * shard that accepts and then says nothing is as down as one that does not answer.
      *
      * @return a future completed with the ready connection, or failed with a {@link PgException} naming the shard
      */
@@ -55,6 +60,7 @@ public final class BackendConnector {
         parameters.putAll(sessionParameters);
         StartupMessage startup = new StartupMessage(ProtocolVersion.V3_0, parameters);
         Promise<BackendConnection> promise = loop.newPromise();
+        int connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, shard.pool().connectTimeout().toMillis());
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
@@ -68,28 +74,41 @@ public final class BackendConnector {
                         ch.pipeline().addLast("startup", new BackendStartup(shard, startup, promise));
                     }
                 });
-        bootstrap.connect(shard.host(), shard.port()).addListener((ChannelFuture connected) -> {
+        ChannelFuture connecting = bootstrap.connect(shard.host(), shard.port());
+        connecting.addListener((ChannelFuture connected) -> {
             if (!connected.isSuccess()) {
                 promise.tryFailure(PgException.fatal(SqlState.CONNECTION_FAILURE, String.format(
                         "could not connect to shard \"%s\" at %s:%d: %s", shard.name(), shard.host(),
                         shard.port(), describe(connected.cause()))));
             }
         });
+        ScheduledFuture<?> deadline = loop.schedule(() -> {
+            if (promise.tryFailure(PgException.fatal(SqlState.CONNECTION_FAILURE, String.format(
+                    "shard \"%s\" at %s:%d did not complete the login within %d ms", shard.name(), shard.host(),
+                    shard.port(), connectTimeoutMillis)))) {
+                connecting.channel().close();
+            }
+        }, connectTimeoutMillis, TimeUnit.MILLISECONDS);
+        promise.addListener(done -> deadline.cancel(false));
         return promise;
     }
 
     /**
      * Forwards a cancel to the backend that {@code key} belongs to, on a connection of its own, as
      * PostgreSQL expects; the server answers nothing and closes.
+     *
+     * @return completes when the server has closed the cancel connection (or the cancel could not be sent)
      */
-    public void cancel(EventLoop loop, ShardConfig shard, BackendKeyData key) {
+    public Future<Void> cancel(EventLoop loop, ShardConfig shard, BackendKeyData key) {
+        Promise<Void> done = loop.newPromise();
         if (key.processId() == 0) {
-            return;
+            return done.setSuccess(null);
         }
         new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.min(Integer.MAX_VALUE, shard.pool().connectTimeout().toMillis()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -101,13 +120,19 @@ public final class BackendConnector {
                     if (!connected.isSuccess()) {
                         log.warn("could not forward a cancel to shard {}: {}", shard.name(),
                                 describe(connected.cause()));
+                        done.trySuccess(null);
                         return;
                     }
+                    // The server closes the connection once it has signalled the backend: that close is
+                    // when the cancel has certainly been delivered.
                     Channel channel = connected.channel();
+                    channel.closeFuture().addListener(closed -> done.trySuccess(null));
+                    loop.schedule(() -> channel.close(), CANCEL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
                     ByteBuf out = channel.alloc().buffer(16);
                     new CancelRequest(key.processId(), key.secretKey()).encode(out);
-                    channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+                    channel.writeAndFlush(out);
                 });
+        return done;
     }
 
     private static String describe(Throwable cause) {

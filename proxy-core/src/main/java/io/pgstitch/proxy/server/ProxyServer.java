@@ -14,6 +14,8 @@ import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.protocol.FrontendFrameDecoder;
 import io.pgstitch.proxy.backend.BackendConnector;
+import io.pgstitch.proxy.pool.BackendPools;
+import io.pgstitch.proxy.session.ClientLimits;
 import io.pgstitch.proxy.session.CancelRegistry;
 import io.pgstitch.proxy.session.ClientSession;
 import io.pgstitch.proxy.session.SessionContext;
@@ -33,23 +35,26 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ProxyServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
-    /** Until pooling brings connect_timeout into the configuration. */
-    private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
-
     private final AtomicReference<ProxyConfig> config;
     private final AtomicReference<RoutingTable> routes;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final Channel serverChannel;
+    private final BackendPools pools;
+    private final ClientLimits limits;
 
     private ProxyServer(ProxyConfig initial, Transport transport, int threads) throws InterruptedException {
         this.config = new AtomicReference<>(initial);
         this.routes = new AtomicReference<>(RoutingTable.of(initial));
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
-        SessionContext context = new SessionContext(routes::get, new CancelRegistry(new SecureRandom()),
-                new BackendConnector(transport.clientChannel(), CONNECT_TIMEOUT_MILLIS));
+        BackendConnector connector = new BackendConnector(transport.clientChannel());
+        this.pools = new BackendPools(connector, workerGroup);
+        this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
+                () -> config.get().listen().maxClientConnectionsPerDatabase());
+        SessionContext context = new SessionContext(routes::get, limits, new CancelRegistry(new SecureRandom()),
+                pools, connector);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -70,6 +75,7 @@ public final class ProxyServer implements AutoCloseable {
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
         } catch (RuntimeException | InterruptedException e) {
+            pools.close();
             shutdownGroups();
             throw e;
         }
@@ -99,6 +105,16 @@ public final class ProxyServer implements AutoCloseable {
         return clients.size();
     }
 
+    /** Clients past startup and counted against the client limits. */
+    public int clientsAdmitted() {
+        return limits.total();
+    }
+
+    /** The backend pools, for tests and (later) the admin console. */
+    public BackendPools pools() {
+        return pools;
+    }
+
     /**
      * Puts a new configuration in force: new connections follow its routes at once, open sessions keep
      * their backend. Listen address changes need a restart and are only logged.
@@ -116,6 +132,7 @@ public final class ProxyServer implements AutoCloseable {
     public void close() {
         serverChannel.close().awaitUninterruptibly();
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        pools.close();
         shutdownGroups();
     }
 

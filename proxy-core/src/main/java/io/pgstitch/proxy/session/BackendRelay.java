@@ -2,39 +2,59 @@ package io.pgstitch.proxy.session;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.pgstitch.protocol.Frame;
 
-/** The last handler of a backend channel in use by a session: hands every event to that session. */
+/**
+ * The last handler of a backend channel in use by a session: hands every event to that session, on the
+ * session's event loop. A backend opened for this client shares its loop and the events are direct calls; a
+ * pooled backend opened for an earlier client may live on another loop, and then each event becomes a task
+ * on the session's loop, so the session is still only ever touched by one thread.
+ */
 final class BackendRelay extends ChannelInboundHandlerAdapter {
 
     private final ClientSession session;
+    private final EventLoop sessionLoop;
+    private final RequestTracker requests;
 
-    BackendRelay(ClientSession session) {
+    BackendRelay(ClientSession session, EventLoop sessionLoop, RequestTracker requests) {
         this.session = session;
+        this.sessionLoop = sessionLoop;
+        this.requests = requests;
+    }
+
+    private void onSessionLoop(Runnable event) {
+        if (sessionLoop.inEventLoop()) {
+            event.run();
+        } else {
+            sessionLoop.execute(event);
+        }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        session.backendFrame((Frame) msg);
+        requests.fromBackend((Frame) msg); // counted here, on the backend's loop, as it is read
+        onSessionLoop(() -> session.backendFrame((Frame) msg));
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        session.backendReadComplete();
+        onSessionLoop(session::backendReadComplete);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        session.backendWritabilityChanged(ctx.channel().isWritable());
+        boolean writable = ctx.channel().isWritable();
+        onSessionLoop(() -> session.backendWritabilityChanged(writable));
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        session.backendClosed();
+        onSessionLoop(session::backendClosed);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        session.backendFailed(cause);
+        onSessionLoop(() -> session.backendFailed(cause));
     }
 }

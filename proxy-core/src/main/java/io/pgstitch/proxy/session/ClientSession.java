@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -21,13 +22,13 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.NegotiateProtocolVersion;
 import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.protocol.backend.ReadyForQuery;
-import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.SslRequest;
 import io.pgstitch.protocol.frontend.StartupMessage;
-import io.pgstitch.protocol.frontend.Terminate;
 import io.pgstitch.proxy.backend.BackendConnection;
+import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.pool.PooledBackend;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +37,10 @@ import java.util.ArrayDeque;
 import java.util.Map;
 
 /**
- * One client connection, from its first byte to its close: startup, routing by database ID, login to the
- * routed shard, then relaying frames both ways on one event loop.
+ * One client connection, from its first byte to its close: startup, routing by database ID, a backend from
+ * the routed shard's pool (session pooling: it is this client's until the client leaves), then relaying
+ * frames both ways on one event loop. When the client leaves, the backend goes back to its pool if it is in
+ * a known, idle state (after its running query is cancelled and has ended), and is closed otherwise.
  *
  * <p>Relaying forwards frames untouched (no copy, no decode) except the few the proxy must understand:
  * Terminate from the client; ReadyForQuery and FATAL ErrorResponse from the backend. Backpressure: when one
@@ -54,7 +57,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     enum State {
         /** Accepts SSLRequest and GSSENCRequest (answered 'N'), CancelRequest (then closes), StartupMessage. */
         STARTUP,
-        /** Routed; logging in to the shard. Frames the client pipelines are queued, reading is paused. */
+        /** Routed; waiting for a backend from the pool. Frames the client pipelines are queued, reading is paused. */
         CONNECTING,
         /** Logged in: every client frame goes to the backend, every backend frame to the client. */
         READY,
@@ -67,11 +70,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
     private State state = State.STARTUP;
     private Channel client;
+    private PooledBackend pooled;
     private BackendConnection backend;
+    private RequestTracker requests;
     private BackendKeyData issuedKey;
     private String databaseId;
-    private TransactionStatus transactionStatus = TransactionStatus.IDLE;
+    private boolean admitted;
     private boolean backendSentFatal;
+    private boolean clientViolatedProtocol;
+    /** Written on this session's loop, read on the backend's when the backend is given back. */
+    private volatile Future<Void> cancelInFlight;
 
     public ClientSession(SessionContext context, FrontendFrameDecoder decoder) {
         this.context = context;
@@ -121,6 +129,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void login(ChannelHandlerContext ctx, StartupMessage message) {
         ClientStartup startup = ClientStartup.of(message);
         databaseId = startup.databaseId();
+        context.limits().admit(databaseId);
+        admitted = true;
         if (startup.negotiate()) {
             write(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
         }
@@ -131,34 +141,35 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 route.shard().name(), route.matchedBy());
         transition(State.CONNECTING);
         client.config().setAutoRead(false);
-        context.connector()
-                .connect(client.eventLoop(), route.shard(), route.backendDatabase(), startup.sessionParameters())
-                .addListener((Future<BackendConnection> connected) -> loggedIn(startup, connected));
+        context.pools()
+                .acquire(client.eventLoop(), route.shard(), route.backendDatabase(), startup.sessionParameters())
+                .addListener((Future<PooledBackend> acquired) -> loggedIn(startup, acquired));
     }
 
-    private void loggedIn(ClientStartup startup, Future<BackendConnection> connected) {
+    private void loggedIn(ClientStartup startup, Future<PooledBackend> connected) {
         if (!connected.isSuccess()) {
             Throwable cause = connected.cause();
             fatal(cause instanceof PgException pg ? pg
                     : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause.getMessage())));
             return;
         }
-        BackendConnection connection = connected.getNow();
-        if (state == State.CLOSED) { // the client left while we were logging in
-            connection.channel().close();
+        PooledBackend acquired = connected.getNow();
+        if (state == State.CLOSED) { // the client left while we waited
+            acquired.pool().release(acquired, BackendPool.Release.CLEAN, 0, null);
             return;
         }
-        backend = connection;
-        backend.channel().pipeline().addLast("relay", new BackendRelay(this));
+        pooled = acquired;
+        backend = acquired.connection();
+        requests = new RequestTracker(backend.status());
+        backend.channel().pipeline().addLast(PooledBackend.SESSION_HANDLER, new BackendRelay(this, client.eventLoop(), requests));
         issuedKey = context.cancels().issue(this, startup.usesLongCancelKeys() ? 32 : 4);
         decoder.authenticated();
-        transactionStatus = backend.status();
         write(AuthenticationOk.INSTANCE);
         for (Map.Entry<String, String> parameter : backend.parameters().entrySet()) {
             write(new ParameterStatus(parameter.getKey(), parameter.getValue()));
         }
         write(issuedKey);
-        write(ReadyForQuery.of(transactionStatus));
+        write(ReadyForQuery.of(requests.status()));
         client.flush();
         transition(State.READY);
         while (!pending.isEmpty()) {
@@ -178,11 +189,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void relayToBackend(Frame frame) {
-        if (frame.type() == 'X') { // Terminate: the client is done; so is its backend (no pooling yet)
+        if (frame.type() == 'X') { // Terminate: the client is done; its backend goes back to the pool
             frame.release();
             closeBoth();
             return;
         }
+        requests.fromClient(frame);
         backend.channel().write(frame.content(), backend.channel().voidPromise());
     }
 
@@ -207,10 +219,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             frame.release();
             return;
         }
-        byte type = frame.type();
-        if (type == 'Z') {
-            transactionStatus = ReadyForQuery.decode(frame.body()).status();
-        } else if (type == 'E' && ErrorResponse.decode(frame.body()).isFatal()) {
+        if (frame.type() == 'E' && ErrorResponse.decode(frame.body()).isFatal()) {
             backendSentFatal = true;
         }
         client.write(frame.content(), client.voidPromise());
@@ -252,7 +261,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void cancel() {
         client.eventLoop().execute(() -> {
             if (backend != null && state == State.READY) {
-                context.connector().cancel(client.eventLoop(), backend.shard(), backend.keyData());
+                cancelInFlight = context.connector().cancel(client.eventLoop(), backend.shard(), backend.keyData());
             }
         });
     }
@@ -267,6 +276,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (root instanceof PgException error) {
+            clientViolatedProtocol = true;
             fatal(error);
         } else if (root instanceof IOException) {
             log.debug("client {} connection error: {}", ctx.channel().remoteAddress(), root.getMessage());
@@ -310,14 +320,41 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             context.cancels().remove(issuedKey.processId(), this);
             issuedKey = null;
         }
-        if (backend != null) {
-            Channel channel = backend.channel();
-            backend = null;
-            if (channel.isActive()) {
-                ByteBuf out = channel.alloc().buffer(5);
-                Terminate.INSTANCE.encode(out);
-                channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        if (admitted) {
+            context.limits().leave(databaseId);
+            admitted = false;
+        }
+        if (pooled != null) {
+            giveBackendBack();
+        }
+    }
+
+    /**
+     * Returns the backend to its pool, or has it closed when its state is unknown. A query still running for a
+     * client that left is cancelled first (PgBouncer lets it run); the pool reuses the backend only after that
+     * query's ReadyForQuery says idle.
+     */
+    private void giveBackendBack() {
+        PooledBackend leaving = pooled;
+        pooled = null;
+        backend = null;
+        boolean broken = backendSentFatal || clientViolatedProtocol;
+        EventLoop backendLoop = leaving.connection().channel().eventLoop();
+        // Decided on the backend's loop, where frames are read: nothing can be in flight between the two owners.
+        Runnable handBack = () -> {
+            BackendPool.Release release = broken || !leaving.connection().channel().isActive()
+                    ? BackendPool.Release.DIRTY : requests.release();
+            Future<Void> cancel = cancelInFlight;
+            if (release == BackendPool.Release.BUSY) {
+                BackendConnection connection = leaving.connection();
+                cancel = context.connector().cancel(backendLoop, connection.shard(), connection.keyData());
             }
+            leaving.pool().release(leaving, release, requests.pendingReadyForQuery(), cancel);
+        };
+        if (backendLoop.inEventLoop()) {
+            handBack.run();
+        } else {
+            backendLoop.execute(handBack);
         }
     }
 

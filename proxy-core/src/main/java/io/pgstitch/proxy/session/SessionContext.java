@@ -2,12 +2,14 @@ package io.pgstitch.proxy.session;
 
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.proxy.backend.BackendConnector;
+import io.pgstitch.proxy.pool.BackendPools;
 
 import java.util.function.Supplier;
 
 /**
  * What every client session shares with the others: the routing table in force (it changes on reload),
- * the cancel keys issued so far and the way to reach shards.
+ * the client limits, the cancel keys issued so far, the backend pools and the way to reach shards.
  */
-public record SessionContext(Supplier<RoutingTable> routes, CancelRegistry cancels, BackendConnector connector) {
+public record SessionContext(Supplier<RoutingTable> routes, ClientLimits limits, CancelRegistry cancels,
+                             BackendPools pools, BackendConnector connector) {
 }

@@ -1,0 +1,51 @@
+package io.pgstitch.proxy.session;
+
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+
+/**
+ * {@code listen.max_client_connections} and {@code max_client_connections_per_database}: counted at login,
+ * released when the session ends. The limits are read at each login, so a reload applies at once.
+ */
+public final class ClientLimits {
+
+    private final IntSupplier maxTotal;
+    private final IntSupplier maxPerDatabase;
+    private final AtomicInteger total = new AtomicInteger();
+    private final ConcurrentMap<String, AtomicInteger> perDatabase = new ConcurrentHashMap<>();
+
+    public ClientLimits(IntSupplier maxTotal, IntSupplier maxPerDatabase) {
+        this.maxTotal = maxTotal;
+        this.maxPerDatabase = maxPerDatabase;
+    }
+
+    /** Counts one more client of {@code databaseId}, or refuses it with FATAL 53300. */
+    public void admit(String databaseId) {
+        if (total.incrementAndGet() > maxTotal.getAsInt()) {
+            total.decrementAndGet();
+            throw PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already: pgstitch "
+                    + "accepts at most " + maxTotal.getAsInt() + " (listen.max_client_connections)");
+        }
+        int limit = maxPerDatabase.getAsInt();
+        int count = perDatabase.computeIfAbsent(databaseId, id -> new AtomicInteger()).incrementAndGet();
+        if (limit > 0 && count > limit) {
+            leave(databaseId);
+            throw PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many connections for database \""
+                    + databaseId + "\": at most " + limit + " (listen.max_client_connections_per_database)");
+        }
+    }
+
+    public void leave(String databaseId) {
+        total.decrementAndGet();
+        perDatabase.computeIfPresent(databaseId, (id, count) -> count.decrementAndGet() == 0 ? null : count);
+    }
+
+    public int total() {
+        return total.get();
+    }
+}
