@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pgbench -S through pgstitch, directly, and through PgBouncer (when pgbouncer is on PATH), in one run on
-# the demo's embedded shards. Usage: scripts/bench-pgbench.sh [seconds] [clients]
+# the demo's embedded shards. Usage: [MODES="simple prepared"] [FLAGS=-C] scripts/bench-pgbench.sh [seconds] [clients]
+# FLAGS=-C opens a new connection per transaction: what session pooling is for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-10}
@@ -51,10 +52,10 @@ INI
 fi
 
 printf '%-10s %-9s %12s %8s\n' target mode tps failed
-for mode in simple prepared; do
+for mode in ${MODES:-simple prepared}; do
   for target in "${targets[@]}"; do
     set -- $target
-    out=$(pgbench -S -M "$mode" -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -h 127.0.0.1 -p "$2" -U postgres tenant_a 2>&1)
+    out=$(pgbench -S ${FLAGS:-} -M "$mode" -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -h 127.0.0.1 -p "$2" -U postgres tenant_a 2>&1)
     tps=$(echo "$out" | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
     failed=$(echo "$out" | grep -o 'failed transactions: [0-9]*' | cut -d' ' -f3)
     printf '%-10s %-9s %12s %8s\n' "$1" "$mode" "$tps" "${failed:-?}"

@@ -91,4 +91,28 @@ class PsqlIT extends ProxiedTest {
         assertThat(viaProxy.stdout()).isEqualTo(direct.stdout());
         assertThat(viaProxy.stderr()).isEqualTo(direct.stderr()).contains("division by zero");
     }
+
+    @Test
+    void ctrlCInPsqlCancelsTheRunningQuery() throws Exception {
+        Process psql = new ProcessBuilder("psql", "-X", "-h", "127.0.0.1", "-p", Integer.toString(proxy.port()),
+                "-U", "postgres", "-d", "tenant_a", "-c", "select pg_sleep(60)").start();
+        try (java.sql.Connection direct = java.sql.DriverManager.getConnection(
+                cluster.shard(1).jdbcUrl("tenant_a"), "postgres", "")) {
+            boolean running = false;
+            for (int i = 0; i < 400 && !running; i++) {
+                try (java.sql.ResultSet rs = direct.createStatement().executeQuery("select count(*) from "
+                        + "pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'")) {
+                    rs.next();
+                    running = rs.getInt(1) > 0;
+                }
+                Thread.sleep(25);
+            }
+            assertThat(running).as("the query started").isTrue();
+        }
+        new ProcessBuilder("kill", "-INT", Long.toString(psql.pid())).start().waitFor();
+        assertThat(psql.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("psql returned").isTrue();
+        String stderr = new String(psql.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(stderr).contains("canceling statement due to user request");
+        assertThat(psql.exitValue()).isEqualTo(1);
+    }
 }
