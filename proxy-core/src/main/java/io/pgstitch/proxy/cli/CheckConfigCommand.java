@@ -32,6 +32,7 @@ final class CheckConfigCommand implements Callable<Integer> {
         ProxyConfig loaded;
         try {
             loaded = ConfigLoader.load(config);
+            NotYetImplemented.check(loaded);
         } catch (ConfigException e) {
             err.printf("%s: %d problem%s%n", config, e.problems().size(), e.problems().size() == 1 ? "" : "s");
             e.problems().forEach(problem -> err.println("  " + problem));

@@ -1,6 +1,5 @@
 package io.pgstitch.proxy.cli;
 
-import io.pgstitch.conf.AuthMethod;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.ConfigWatcher;
@@ -40,7 +39,7 @@ final class RunCommand implements Callable<Integer> {
         ProxyConfig loaded;
         try {
             loaded = ConfigLoader.load(config);
-            checkSupported(loaded);
+            NotYetImplemented.check(loaded);
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(config + ": " + String.join("\n  ", e.problems()));
             return 1;
@@ -60,14 +59,5 @@ final class RunCommand implements Callable<Integer> {
             stopped.await();
         }
         return 0;
-    }
-
-    /** Settings the configuration accepts but this build cannot honour yet are refused at start, not ignored. */
-    static void checkSupported(ProxyConfig config) throws ConfigException {
-        if (config.auth().method() != AuthMethod.TRUST) {
-            throw new ConfigException(java.util.List.of("auth.method: only \"trust\" is implemented in this "
-                    + "version of pgstitch, got \"" + config.auth().method().name().toLowerCase().replace('_', '-')
-                    + "\""));
-        }
     }
 }

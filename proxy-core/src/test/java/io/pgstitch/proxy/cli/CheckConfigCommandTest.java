@@ -74,4 +74,18 @@ class CheckConfigCommandTest {
         assertThat(run()).isEqualTo(2);
         assertThat(err.toString()).contains("a command is required");
     }
+
+    @Test
+    void settingsThisVersionCannotHonourAreRefusedByName(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("later.yaml");
+        Files.writeString(file, """
+                auth: { method: scram-sha-256 }
+                shards: { shard1: { user: u, tls: verify-full, pool: { mode: transaction } } }
+                """);
+        assertThat(run("check-config", "--config", file.toString())).isEqualTo(1);
+        assertThat(err.toString())
+                .contains("auth.method: only \"trust\" is implemented")
+                .contains("shards.shard1.pool.mode: only \"session\" is implemented")
+                .contains("shards.shard1.tls: \"verify-full\" needs TLS");
+    }
 }

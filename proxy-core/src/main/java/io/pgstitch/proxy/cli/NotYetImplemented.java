@@ -1,0 +1,49 @@
+package io.pgstitch.proxy.cli;
+
+import io.pgstitch.conf.AuthMethod;
+import io.pgstitch.conf.ConfigException;
+import io.pgstitch.conf.ListenTlsMode;
+import io.pgstitch.conf.PoolMode;
+import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.conf.ShardConfig;
+import io.pgstitch.conf.ShardTlsMode;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Settings the configuration format accepts but this build cannot honour yet. They are refused by name at
+ * start and by check-config, never silently ignored: a proxy that quietly skips TLS or authentication would be
+ * worse than one that does not start.
+ */
+final class NotYetImplemented {
+
+    private NotYetImplemented() {
+    }
+
+    static void check(ProxyConfig config) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        if (config.auth().method() != AuthMethod.TRUST) {
+            problems.add("auth.method: only \"trust\" is implemented in this version, got \""
+                    + config.auth().method().spelling() + "\"");
+        }
+        if (config.listen().tls().mode() == ListenTlsMode.REQUIRE) {
+            problems.add("listen.tls.mode: \"require\" needs TLS, which this version does not implement yet "
+                    + "(disable, allow and prefer accept plaintext clients)");
+        }
+        for (ShardConfig shard : config.shards().values()) {
+            String path = "shards." + shard.name();
+            if (shard.pool().mode() != PoolMode.SESSION) {
+                problems.add(path + ".pool.mode: only \"session\" is implemented in this version, got \""
+                        + shard.pool().mode().spelling() + "\"");
+            }
+            if (shard.tls() != ShardTlsMode.DISABLE && shard.tls() != ShardTlsMode.PREFER) {
+                problems.add(path + ".tls: \"" + shard.tls().spelling() + "\" needs TLS to the shard, which this "
+                        + "version does not implement yet");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+    }
+}
