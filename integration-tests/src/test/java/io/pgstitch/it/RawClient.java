@@ -61,6 +61,11 @@ final class RawClient implements AutoCloseable {
         return new RawClient(new Socket("127.0.0.1", port));
     }
 
+    /** Over a socket the test configured itself (closing the client closes it). */
+    static RawClient wrap(Socket socket) throws IOException {
+        return new RawClient(socket);
+    }
+
     /** A startup packet with the given version and raw parameter bytes (each name and value NUL-terminated). */
     static byte[] startupPacket(int version, byte[] parameters) {
         ByteBuffer packet = ByteBuffer.allocate(4 + 4 + parameters.length + 1);
