@@ -62,7 +62,8 @@ final class ConfigReader {
     }
 
     private ListenConfig listen(JsonNode node) {
-        keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database");
+        keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database",
+                "shutdown_timeout");
         JsonNode tls = child(node, "listen", "tls");
         keys(tls, "listen.tls", "mode", "cert", "key");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
@@ -74,7 +75,8 @@ final class ConfigReader {
         return new ListenConfig(nonEmpty(node, "listen", "host", "127.0.0.1"),
                 integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
                 integer(node, "listen", "max_client_connections", 1000, 1, 1_000_000),
-                integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000));
+                integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000),
+                duration(node, "listen", "shutdown_timeout", Duration.ofSeconds(30)));
     }
 
     private AuthConfig auth(JsonNode node) {

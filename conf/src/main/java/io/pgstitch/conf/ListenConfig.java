@@ -5,7 +5,8 @@ package io.pgstitch.conf;
  *
  * @param maxClientConnections            client connections open at once, over all databases
  * @param maxClientConnectionsPerDatabase client connections open at once per database ID; 0 means no limit
+ * @param shutdownTimeout                 on SIGTERM, how long open sessions may go on before they are closed
  */
 public record ListenConfig(String host, int port, ListenTlsConfig tls, int maxClientConnections,
-                           int maxClientConnectionsPerDatabase) {
+                           int maxClientConnectionsPerDatabase, java.time.Duration shutdownTimeout) {
 }

@@ -67,7 +67,7 @@ class ConfigLoaderTest {
     void theDesignExampleParses() throws Exception {
         ProxyConfig config = parse(DESIGN_EXAMPLE);
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
-                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0));
+                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0, Duration.ofSeconds(30)));
         assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt")));
         assertThat(config.admin()).isEqualTo(new AdminConfig(List.of("admin"), new HttpEndpoint("127.0.0.1", 9930)));
         assertThat(config.shards()).containsOnlyKeys("shard1", "shard2");
@@ -88,7 +88,7 @@ class ConfigLoaderTest {
     void defaultsForAMinimalFile() throws Exception {
         ProxyConfig config = parse("shards: { s: { user: u } }");
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432,
-                new ListenTlsConfig(ListenTlsMode.PREFER, null, null), 1000, 0));
+                new ListenTlsConfig(ListenTlsMode.PREFER, null, null), 1000, 0, Duration.ofSeconds(30)));
         assertThat(config.auth().method()).isEqualTo(AuthMethod.TRUST);
         assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
         assertThat(config.rpc().timeout()).isEqualTo(Duration.ofMinutes(15));
@@ -150,7 +150,7 @@ class ConfigLoaderTest {
     void unknownKeysAreNamed() {
         assertThat(problems("listen: { prot: 1 }\nshards: { a: { user: u } }"))
                 .containsExactly("listen.prot: unknown setting (expected one of: host, port, tls, "
-                        + "max_client_connections, max_client_connections_per_database)");
+                        + "max_client_connections, max_client_connections_per_database, shutdown_timeout)");
         assertThat(problems("shards: { a: { user: u, pool: { sise: 3 } } }"))
                 .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size, min_idle, "
                         + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
@@ -209,7 +209,7 @@ class ConfigLoaderTest {
         assertThat(problems).containsExactlyInAnyOrder(
                 "listen.port: must be between 0 and 65535, got -1",
                 "listen.extra: unknown setting (expected one of: host, port, tls, max_client_connections, "
-                        + "max_client_connections_per_database)",
+                        + "max_client_connections_per_database, shutdown_timeout)",
                 "auth.method: unknown value \"nope\" (expected one of: trust, password, md5, scram-sha-256)",
                 "shards.a.port: must be between 1 and 65535, got 0",
                 "routes.t: unknown shard \"b\" (shards: a)",

@@ -15,10 +15,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code pgstitch run --config FILE}: runs the proxy until SIGTERM/SIGINT. The file is reloaded when it changes
- * (unless {@code --no-watch}) and on SIGHUP; an invalid file is logged and the running configuration stays.
+ * {@code pgstitch run --config FILE}: runs the proxy. The file is reloaded when it changes (unless
+ * {@code --no-watch}) and on SIGHUP; an invalid file is logged and the running configuration stays. SIGTERM or
+ * SIGINT stops accepting clients and lets open sessions finish for up to {@code listen.shutdown_timeout}; a
+ * second signal closes them at once.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the proxy.")
 final class RunCommand implements Callable<Integer> {
@@ -45,19 +48,42 @@ final class RunCommand implements Callable<Integer> {
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicInteger signals = new AtomicInteger();
         try (ProxyServer server = ProxyServer.start(loaded);
              ConfigWatcher watcher = new ConfigWatcher(config, loaded, server::apply)) {
             if (!noWatch) {
                 watcher.start();
             }
             Signals.onHangup(() -> log.info("SIGHUP: {}", watcher.reloadNow()));
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                log.info("shutting down");
-                server.close();
-                stopped.countDown();
-            }, "pgstitch-shutdown"));
+            Signals.onTerminate(() -> {
+                if (signals.incrementAndGet() > 1) {
+                    log.info("second signal: closing every session now");
+                    stopped.countDown();
+                    return;
+                }
+                Thread drain = new Thread(() -> drain(server, watcher.current(), stopped), "pgstitch-shutdown");
+                drain.setDaemon(true);
+                drain.start();
+            });
             stopped.await();
+            log.info("shutting down");
         }
         return 0;
+    }
+
+    /** Stops accepting, lets open sessions finish for up to listen.shutdown_timeout, then lets run() close. */
+    private static void drain(ProxyServer server, ProxyConfig config, CountDownLatch stopped) {
+        java.time.Duration timeout = config.listen().shutdownTimeout();
+        log.info("shutting down: waiting up to {} s for open sessions (send the signal again to close them now)",
+                timeout.toSeconds());
+        server.stopAccepting();
+        try {
+            if (!server.awaitClientsGone(timeout)) {
+                log.info("shutdown_timeout reached: closing the remaining sessions");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        stopped.countDown();
     }
 }

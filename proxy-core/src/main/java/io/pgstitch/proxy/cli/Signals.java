@@ -11,6 +11,16 @@ final class Signals {
     private Signals() {
     }
 
+    /**
+     * Runs {@code action} on every SIGTERM and SIGINT instead of the JVM's immediate exit, so that the
+     * first can start a graceful shutdown and a second can cut it short.
+     */
+    static void onTerminate(Runnable action) {
+        for (String name : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> action.run());
+        }
+    }
+
     /** Runs {@code action} on every SIGHUP, where the platform has that signal. */
     static void onHangup(Runnable action) {
         try {

@@ -128,6 +128,28 @@ public final class ProxyServer implements AutoCloseable {
         log.info("configuration applied: {} routes, {} shards", next.routes().size(), next.shards().size());
     }
 
+    /** Stops accepting new clients; open sessions go on. The first step of a graceful shutdown. */
+    public void stopAccepting() {
+        serverChannel.close().awaitUninterruptibly();
+        log.info("no longer accepting clients; {} sessions open", clients.size());
+    }
+
+    /**
+     * Waits until every client has left, or {@code timeout} has passed.
+     *
+     * @return whether all clients left in time
+     */
+    public boolean awaitClientsGone(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!clients.isEmpty()) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
+    }
+
     @Override
     public void close() {
         serverChannel.close().awaitUninterruptibly();
