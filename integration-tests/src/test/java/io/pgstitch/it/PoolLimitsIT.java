@@ -1,0 +1,105 @@
+package io.pgstitch.it;
+
+import io.pgstitch.it.support.PostgresCluster;
+import io.pgstitch.it.support.PostgresExtension;
+import io.pgstitch.proxy.pool.BackendPool;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** idle_timeout, max_lifetime, min_idle and max_client_connections, each on a proxy of its own. */
+@ExtendWith(PostgresExtension.class)
+class PoolLimitsIT {
+
+    private static String config(PostgresCluster cluster, String listen, String pool) {
+        return """
+                listen: { host: 127.0.0.1, port: 0 %s }
+                shards:
+                  shard1: { host: 127.0.0.1, port: %d, user: postgres, pool: { %s } }
+                routes:
+                  tenant_a: shard1
+                """.formatted(listen, cluster.shard(1).port(), pool);
+    }
+
+    private static int pid(TestProxy proxy) throws SQLException {
+        try (Connection connection = proxy.connect("tenant_a");
+             ResultSet rs = connection.createStatement().executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static BackendPool pool(TestProxy proxy) {
+        return proxy.server().pools().pools().iterator().next();
+    }
+
+    /** Polls the pool (the sweeper runs once a second) until {@code condition} holds, up to 15 s. */
+    private static boolean await(TestProxy proxy, Predicate<BackendPool> condition) throws InterruptedException {
+        for (int i = 0; i < 300; i++) {
+            if (condition.test(pool(proxy))) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    @Test
+    void idleConnectionsPastIdleTimeoutAreClosed(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        try (TestProxy proxy = TestProxy.start(config(cluster, "", "idle_timeout: 1s"))) {
+            int first = pid(proxy);
+            assertThat(await(proxy, pool -> pool.idleConnections() == 1)).isTrue();
+            assertThat(await(proxy, pool -> pool.openConnections() == 0)).as("closed by the sweeper").isTrue();
+            assertThat(pid(proxy)).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void connectionsPastMaxLifetimeAreNotReused(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        try (TestProxy proxy = TestProxy.start(config(cluster, "", "max_lifetime: 1s"))) {
+            int first;
+            try (Connection connection = proxy.connect("tenant_a")) {
+                try (ResultSet rs = connection.createStatement().executeQuery(
+                        "select pg_backend_pid() from pg_sleep(1.2)")) {
+                    rs.next();
+                    first = rs.getInt(1);
+                }
+            } // released older than max_lifetime: closed, not pooled
+            assertThat(await(proxy, pool -> pool.openConnections() == 0)).isTrue();
+            assertThat(pid(proxy)).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void minIdleConnectionsAreOpenedAhead(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        try (TestProxy proxy = TestProxy.start(config(cluster, "", "min_idle: 3, size: 5"))) {
+            pid(proxy); // the pool exists once used
+            assertThat(await(proxy, pool -> pool.idleConnections() == 3)).isTrue();
+            assertThat(pool(proxy).openConnections()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void theGlobalClientLimitRefusesWith53300(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        try (TestProxy proxy = TestProxy.start(config(cluster, ", max_client_connections: 2", "size: 5"));
+             Connection first = proxy.connect("tenant_a");
+             Connection second = proxy.connect("tenant_a")) {
+            assertThatThrownBy(() -> proxy.connect("tenant_a")).isInstanceOfSatisfying(SQLException.class, e -> {
+                assertThat(e.getSQLState()).isEqualTo("53300");
+                assertThat(e.getMessage()).contains("too many clients").contains("max_client_connections");
+            });
+            assertThat(first.isValid(2) && second.isValid(2)).isTrue();
+        }
+    }
+}
