@@ -243,4 +243,36 @@ class PoolingIT {
         }
         throw new AssertionError("the query never started");
     }
+
+    @Test
+    void forgedAndStaleCancelKeysDoNothing() throws Exception {
+        byte[] staleKey;
+        try (RawClient gone = RawClient.connect(proxy.port())) {
+            gone.sendStartup(Map.of("user", "postgres", "database", "pooled"));
+            staleKey = gone.readUntil('K').body();
+            gone.readUntil('Z');
+        }
+        try (RawClient client = RawClient.connect(proxy.port())) {
+            client.sendStartup(Map.of("user", "postgres", "database", "pooled"));
+            byte[] key = client.readUntil('K').body();
+            client.readUntil('Z');
+            client.send('Q', "select pg_sleep(0.5)\0".getBytes(StandardCharsets.UTF_8));
+            byte[] forged = key.clone();
+            forged[forged.length - 1] ^= 0x5a;
+            for (byte[] attempt : new byte[][] {forged, staleKey}) {
+                try (RawClient cancel = RawClient.connect(proxy.port())) {
+                    cancel.send(ByteBuffer.allocate(8 + attempt.length).putInt(8 + attempt.length)
+                            .putInt(80877102).put(attempt).array());
+                    assertThat(cancel.closedByServer()).isTrue();
+                }
+            }
+            RawClient.Message reply;
+            do {
+                reply = client.read();
+                if (reply.type() == 'E') {
+                    throw new AssertionError("a forged or stale key cancelled the query: " + reply.fields());
+                }
+            } while (reply.type() != 'Z');
+        }
+    }
 }
