@@ -46,7 +46,14 @@ class BackpressureIT extends ProxiedTest {
                     + "(of a %d MB result)%n", read >> 20, peak / 1048576.0, TWO_GB_ROWS * 1000 >> 20);
             assertThat(peak).as("bytes the proxy holds for a paused client").isLessThan(LIMIT_BYTES);
             assertThat(copyStillRunning()).as("PostgreSQL is held back, not done").isTrue();
-        } // the client leaves mid-COPY: its query is cancelled (PoolingIT covers what happens next)
+        } // the client leaves mid-COPY: its query is cancelled, and the paused backend is read again and reused
+        boolean reusable = false;
+        for (int i = 0; i < 200 && !reusable; i++) {
+            Thread.sleep(25);
+            reusable = proxy.server().pools().pools().stream()
+                    .anyMatch(pool -> pool.idleConnections() > 0 && pool.openConnections() == pool.idleConnections());
+        }
+        assertThat(reusable).as("the paused backend came back to its pool").isTrue();
     }
 
     private static long skip(InputStream in, long bytes) throws Exception {

@@ -44,6 +44,7 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.channel().config().setAutoRead(true); // its last client may have paused it (backpressure)
         timeout = ctx.executor().schedule(() -> finish(ctx, false), timeoutMillis, TimeUnit.MILLISECONDS);
         cancelInFlight.addListener(cancelled -> ctx.executor().execute(() -> maybeReset(ctx)));
     }

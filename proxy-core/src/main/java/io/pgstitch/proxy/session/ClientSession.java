@@ -161,7 +161,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         pooled = acquired;
         backend = acquired.connection();
         requests = new RequestTracker(backend.status());
-        backend.channel().pipeline().addLast(PooledBackend.SESSION_HANDLER, new BackendRelay(this, client.eventLoop(), requests));
+        backend.channel().pipeline().addLast(PooledBackend.SESSION_HANDLER,
+                new BackendRelay(this, client.eventLoop(), requests));
+        backend.channel().config().setAutoRead(client.isWritable());
         issuedKey = context.cancels().issue(this, startup.usesLongCancelKeys() ? 32 : 4);
         decoder.authenticated();
         write(AuthenticationOk.INSTANCE);
