@@ -12,6 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code pgstitch check-config --config FILE}: validates the file and prints the effective routing table. */
@@ -46,6 +47,11 @@ final class CheckConfigCommand implements Callable<Integer> {
         }
         out.printf("%nroutes:%n");
         RoutingTable.of(loaded).describe().forEach(line -> out.println("  " + line));
+        List<String> warnings = NotYetImplemented.warnings(loaded);
+        if (!warnings.isEmpty()) {
+            out.printf("%nwarnings:%n");
+            warnings.forEach(warning -> out.println("  " + warning));
+        }
         out.flush();
         return 0;
     }

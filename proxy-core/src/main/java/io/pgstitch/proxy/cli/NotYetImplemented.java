@@ -46,4 +46,21 @@ final class NotYetImplemented {
             throw new ConfigException(problems);
         }
     }
+
+    /**
+     * Settings that are accepted but have no effect yet, where running anyway is still what an admin wants
+     * (a demo or test configuration written for the full product): reported as warnings.
+     */
+    static List<String> warnings(ProxyConfig config) {
+        List<String> warnings = new ArrayList<>();
+        if (!config.rpc().functions().isEmpty()) {
+            warnings.add("rpc.functions: RPC isolation is not implemented yet; calls of " + config.rpc().functions()
+                    + " run in the client's own session, as with PostgreSQL directly");
+        }
+        if (config.admin().http() != null) {
+            warnings.add("admin.http: the HTTP admin endpoint is not implemented yet; nothing listens on "
+                    + config.admin().http().host() + ":" + config.admin().http().port());
+        }
+        return warnings;
+    }
 }

@@ -35,6 +35,7 @@ class CheckConfigCommandTest {
                   tenant_b: { shard: shard2, database: tb_db }
                   "org_*": shard2
                 default_route: { hash: [shard1, shard2] }
+                rpc: { functions: ["iasql_*"] }
                 """);
         assertThat(run("check-config", "--config", file.toString())).isZero();
         assertThat(out.toString())
@@ -42,7 +43,8 @@ class CheckConfigCommandTest {
                 .contains("shard2           10.0.0.2:5433 user app, pool session/20")
                 .contains("tenant_b -> shard2 (10.0.0.2:5433) database tb_db")
                 .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID)  [pattern]")
-                .contains("(default) -> rendezvous hash over shard1, shard2");
+                .contains("(default) -> rendezvous hash over shard1, shard2")
+                .contains("warnings:").contains("rpc.functions: RPC isolation is not implemented yet");
         assertThat(err.toString()).isEmpty();
     }
 
