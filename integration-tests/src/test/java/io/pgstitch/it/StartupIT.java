@@ -72,8 +72,10 @@ class StartupIT extends ProxiedTest {
     }
 
     @Test
-    void sslAndGssEncRequestsAreDeclinedAndStartupContinues() throws Exception {
-        try (RawClient client = RawClient.connect(proxy.port())) {
+    void withTlsDisabledSslAndGssEncRequestsAreDeclinedAndStartupContinues() throws Exception {
+        String plaintextOnly = TestProxy.standardRoutes(cluster)
+                .replace("listen: { host: 127.0.0.1, port: 0 }", "listen: { host: 127.0.0.1, port: 0, tls: { mode: disable } }");
+        try (TestProxy plain = TestProxy.start(plaintextOnly); RawClient client = RawClient.connect(plain.port())) {
             client.send(ByteBuffer.allocate(8).putInt(8).putInt(80877104).array()); // GSSENCRequest
             assertThat(client.readByte()).isEqualTo('N');
             client.send(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array()); // SSLRequest

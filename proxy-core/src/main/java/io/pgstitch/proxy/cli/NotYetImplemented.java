@@ -2,7 +2,6 @@ package io.pgstitch.proxy.cli;
 
 import io.pgstitch.conf.AuthMethod;
 import io.pgstitch.conf.ConfigException;
-import io.pgstitch.conf.ListenTlsMode;
 import io.pgstitch.conf.PoolMode;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.ShardConfig;
@@ -26,10 +25,6 @@ final class NotYetImplemented {
         if (config.auth().method() != AuthMethod.TRUST) {
             problems.add("auth.method: only \"trust\" is implemented in this version, got \""
                     + config.auth().method().spelling() + "\"");
-        }
-        if (config.listen().tls().mode() == ListenTlsMode.REQUIRE) {
-            problems.add("listen.tls.mode: \"require\" needs TLS, which this version does not implement yet "
-                    + "(disable, allow and prefer accept plaintext clients)");
         }
         for (ShardConfig shard : config.shards().values()) {
             String path = "shards." + shard.name();

@@ -11,11 +11,15 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.conf.ListenTlsConfig;
+import io.pgstitch.conf.ListenTlsMode;
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.protocol.FrontendFrameDecoder;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
 import io.pgstitch.proxy.session.ClientLimits;
+import io.pgstitch.proxy.session.ClientTls;
+import io.pgstitch.tls.ServerTls;
 import io.pgstitch.proxy.session.CancelRegistry;
 import io.pgstitch.proxy.session.ClientSession;
 import io.pgstitch.proxy.session.SessionContext;
@@ -53,8 +57,8 @@ public final class ProxyServer implements AutoCloseable {
         this.pools = new BackendPools(connector, workerGroup);
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
-        SessionContext context = new SessionContext(routes::get, limits, new CancelRegistry(new SecureRandom()),
-                pools, connector);
+        SessionContext context = new SessionContext(routes::get, clientTls(initial.listen().tls()), limits,
+                new CancelRegistry(new SecureRandom()), pools, connector);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -81,6 +85,23 @@ public final class ProxyServer implements AutoCloseable {
         }
         log.info("pgstitch listening on {} ({} transport, {} event loops)", serverChannel.localAddress(),
                 transport, threads);
+    }
+
+    /**
+     * TLS towards clients: the configured PEM files, reloaded when they change, or a self-signed certificate
+     * generated now (its fingerprint is logged) when none is configured.
+     */
+    private static ClientTls clientTls(ListenTlsConfig config) {
+        if (config.mode() == ListenTlsMode.DISABLE) {
+            return ClientTls.disabled();
+        }
+        try {
+            ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom())
+                    : ServerTls.fromFiles(config.cert(), config.key(), null);
+            return new ClientTls(config.mode(), tls);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("listen.tls: " + e.getMessage(), e);
+        }
     }
 
     /** Binds {@code listen.host:listen.port} (port 0 picks a free one) and starts accepting clients. */

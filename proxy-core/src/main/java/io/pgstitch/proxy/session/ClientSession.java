@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
@@ -76,6 +77,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private BackendKeyData issuedKey;
     private String databaseId;
     private boolean admitted;
+    private boolean tlsActive;
     private boolean backendSentFatal;
     private boolean clientViolatedProtocol;
     /** Written on this session's loop, read on the backend's when the backend is given back. */
@@ -110,8 +112,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void startupPhase(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof SslRequest || msg instanceof GssEncRequest) {
-            // TLS and GSS encryption are not offered (yet): 'N' tells libpq to go on in plaintext.
+        if (msg instanceof SslRequest) {
+            startTls(ctx);
+        } else if (msg instanceof GssEncRequest) {
+            // GSS encryption is not offered: 'N' tells libpq to go on, with an SSLRequest or in plaintext.
             ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'), ctx.voidPromise());
         } else if (msg instanceof CancelRequest cancel) {
             context.cancels().find(cancel.processId(), cancel.secretKey())
@@ -126,7 +130,34 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
+    /**
+     * Answers an SSLRequest: 'S' and a TLS handshake when TLS is offered, 'N' otherwise. Bytes the client sent
+     * behind its SSLRequest, before our answer, would be plaintext smuggled past the handshake
+     * (CVE-2021-23214): they end the connection unread.
+     */
+    private void startTls(ChannelHandlerContext ctx) {
+        if (tlsActive) {
+            throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "SSLRequest received on an encrypted connection");
+        }
+        if (!context.tls().offered()) {
+            ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'), ctx.voidPromise());
+            return;
+        }
+        if (decoder.hasBufferedInput()) {
+            throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+        }
+        // startTls: the handler lets the first write, our 'S', through in plaintext
+        ctx.pipeline().addFirst("tls", new SslHandler(context.tls().contexts().get().newEngine(ctx.alloc()), true));
+        tlsActive = true;
+        ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('S'), ctx.voidPromise());
+    }
+
     private void login(ChannelHandlerContext ctx, StartupMessage message) {
+        if (context.tls().required() && !tlsActive) {
+            throw PgException.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "pgstitch accepts only encrypted connections (listen.tls.mode: require)")
+                    .withHint("Connect with sslmode=require or stronger.");
+        }
         ClientStartup startup = ClientStartup.of(message);
         databaseId = startup.databaseId();
         context.limits().admit(databaseId);

@@ -8,8 +8,8 @@ import java.util.function.Supplier;
 
 /**
  * What every client session shares with the others: the routing table in force (it changes on reload),
- * the client limits, the cancel keys issued so far, the backend pools and the way to reach shards.
+ * TLS towards clients, the client limits, the cancel keys issued so far, the backend pools and the way to reach shards.
  */
-public record SessionContext(Supplier<RoutingTable> routes, ClientLimits limits, CancelRegistry cancels,
-                             BackendPools pools, BackendConnector connector) {
+public record SessionContext(Supplier<RoutingTable> routes, ClientTls tls, ClientLimits limits,
+                             CancelRegistry cancels, BackendPools pools, BackendConnector connector) {
 }

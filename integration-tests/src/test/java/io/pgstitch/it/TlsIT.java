@@ -1,0 +1,168 @@
+package io.pgstitch.it;
+
+import io.pgstitch.it.support.ProcessResult;
+import io.pgstitch.it.support.Psql;
+import io.pgstitch.tls.CertificateAndKey;
+import io.pgstitch.tls.SelfSignedCertificates;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** TLS towards clients: SSLRequest, verify-full against our certificate, require, CVE-2021-23214, reload. */
+class TlsIT extends ProxiedTest {
+
+    @TempDir
+    Path dir;
+    private TestProxy tlsProxy;
+    private Path cert;
+    private CertificateAndKey identity;
+
+    @BeforeEach
+    void startTlsProxy() throws Exception {
+        cert = dir.resolve("server.crt");
+        identity = writeIdentity();
+        tlsProxy = TestProxy.start(TestProxy.standardRoutes(cluster).replace("listen: { host: 127.0.0.1, port: 0 }",
+                "listen: { host: 127.0.0.1, port: 0, tls: { mode: require, cert: '" + cert + "', key: '"
+                        + dir.resolve("server.key") + "' } }"));
+    }
+
+    @AfterEach
+    void stopTlsProxy() {
+        tlsProxy.close();
+    }
+
+    private CertificateAndKey writeIdentity() throws IOException {
+        CertificateAndKey generated = SelfSignedCertificates.forLocalhost(new SecureRandom());
+        Files.writeString(cert, pem(generated.leaf()));
+        Files.writeString(dir.resolve("server.key"), pem(new JcaPKCS8Generator(generated.key(), null)));
+        return generated;
+    }
+
+    private static String pem(Object object) throws IOException {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
+            writer.writeObject(object);
+        }
+        return out.toString();
+    }
+
+    @Test
+    void psqlWithVerifyFullAgainstTheConfiguredCertificate() {
+        Psql.assumeAvailable();
+        ProcessResult result = Psql.at("127.0.0.1", tlsProxy.port()).user("postgres").database("tenant_a")
+                .env("PGSSLMODE", "verify-full").env("PGSSLROOTCERT", cert.toString())
+                .run("-At", "-c", "select tenant from whoami", "-c", "\\conninfo");
+        assertThat(result.exitCode()).as(result.stderr()).isZero();
+        assertThat(result.stdout()).contains("tenant_a").contains("SSL connection (protocol: TLSv1.3");
+    }
+
+    @Test
+    void pgjdbcWithVerifyFull() throws Exception {
+        Properties props = new Properties();
+        props.setProperty("ssl", "true");
+        props.setProperty("sslmode", "verify-full");
+        props.setProperty("sslrootcert", cert.toString());
+        try (Connection connection = tlsProxy.connect("tenant_b", props);
+             ResultSet rs = connection.createStatement().executeQuery("select tenant from whoami")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("tenant_b");
+        }
+    }
+
+    @Test
+    void requireRefusesPlaintextClients() {
+        Psql.assumeAvailable();
+        ProcessResult result = Psql.at("127.0.0.1", tlsProxy.port()).user("postgres").database("tenant_a")
+                .run("-c", "select 1"); // PGSSLMODE=disable
+        assertThat(result.exitCode()).isNotZero();
+        assertThat(result.stderr()).contains("pgstitch accepts only encrypted connections");
+    }
+
+    @Test
+    void plaintextQueuedBehindAnSslRequestIsRefusedUnread() throws Exception {
+        try (RawClient client = RawClient.connect(tlsProxy.port())) {
+            ByteBuffer request = ByteBuffer.allocate(8).putInt(8).putInt(80877103);
+            byte[] startup = RawClient.startupPacket(196608,
+                    RawClient.parameters(Map.of("user", "postgres", "database", "tenant_a")));
+            byte[] both = new byte[8 + startup.length];
+            System.arraycopy(request.array(), 0, both, 0, 8);
+            System.arraycopy(startup, 0, both, 8, startup.length);
+            client.send(both); // CVE-2021-23214: plaintext smuggled behind the SSLRequest
+            RawClient.Message error = client.read();
+            assertThat(error.sqlState()).isEqualTo("08P01");
+            assertThat(error.message()).contains("unencrypted data after SSL request");
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
+    void aChangedCertificateServesNewConnectionsWhileOpenOnesGoOn() throws Exception {
+        Properties props = new Properties();
+        props.setProperty("sslmode", "require");
+        try (Connection open = tlsProxy.connect("tenant_a", props)) {
+            assertThat(peerSerial()).isEqualTo(identity.leaf().getSerialNumber());
+            CertificateAndKey next = writeIdentity();
+            FileTime later = FileTime.from(Instant.now().plusSeconds(10));
+            Files.setLastModifiedTime(cert, later);
+            Files.setLastModifiedTime(dir.resolve("server.key"), later);
+            assertThat(peerSerial()).as("a new connection gets the new certificate")
+                    .isEqualTo(next.leaf().getSerialNumber());
+            try (ResultSet rs = open.createStatement().executeQuery("select 1")) {
+                assertThat(rs.next()).as("the open connection goes on").isTrue();
+            }
+        }
+    }
+
+    /** The serial of the certificate a new TLS connection is shown: SSLRequest, 'S', handshake. */
+    private BigInteger peerSerial() throws Exception {
+        try (Socket plain = new Socket("127.0.0.1", tlsProxy.port())) {
+            plain.getOutputStream().write(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+            assertThat(plain.getInputStream().read()).isEqualTo('S');
+            SSLContext trustAll = SSLContext.getInstance("TLS");
+            trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+                @Override
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                @Override
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                @Override
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, new SecureRandom());
+            try (SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "127.0.0.1",
+                    tlsProxy.port(), false)) {
+                tls.startHandshake();
+                return ((X509Certificate) tls.getSession().getPeerCertificates()[0]).getSerialNumber();
+            }
+        }
+    }
+}
