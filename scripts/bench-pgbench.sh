@@ -3,6 +3,7 @@
 # the demo's embedded shards. Usage: [MODES="simple prepared"] [FLAGS=-C] scripts/bench-pgbench.sh [seconds] [clients]
 # FLAGS=-C opens a new connection per transaction: what session pooling is for.
 set -euo pipefail
+export PGSSLMODE=disable  # plaintext everywhere, so that the three paths are compared like for like
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-10}
 CLIENTS=${2:-16}
