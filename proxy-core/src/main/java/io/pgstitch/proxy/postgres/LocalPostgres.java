@@ -14,12 +14,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipalLookupService;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,13 +27,20 @@ import java.util.concurrent.TimeUnit;
  * on a loopback port, stopped (fast shutdown) and deleted on close or JVM exit.
  *
  * <p>PostgreSQL refuses to run as root. When this JVM is root (CI, containers), initdb and postgres run as
- * {@code nobody} through util-linux's {@code setpriv}, in directories owned by nobody.
+ * {@code nobody} (see {@link ServerUser}), in directories owned by nobody.
+ *
+ * <p>{@link #execute} needs a {@code psql} binary: the binaries' own, else the one on PATH.
  */
 public final class LocalPostgres implements PostgresServer {
 
     private static final Logger log = LoggerFactory.getLogger(LocalPostgres.class);
     private static final String HOST = "127.0.0.1";
     private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+    private static final int PROTOCOL_VERSION_3 = 196608;
+    private static final int PSQL_TIMEOUT_SECONDS = 120;
+    private static final int STOP_TIMEOUT_SECONDS = 10;
+    /** Attempts at a free port when none was asked for: another process may take the one we picked. */
+    private static final int PORT_ATTEMPTS = 3;
 
     private final PostgresBinaries binaries;
     private final String name;
@@ -43,7 +50,8 @@ public final class LocalPostgres implements PostgresServer {
     private final Map<String, String> settings;
     private final Path runDir;
     private final Path dataDir;
-    private final boolean asNobody;
+    private final ServerUser user;
+    private final boolean pickPort;
     private final Thread shutdownHook;
     private int port;
     private Process process;
@@ -104,7 +112,7 @@ public final class LocalPostgres implements PostgresServer {
             LocalPostgres server = new LocalPostgres(this);
             try {
                 server.initdb();
-                server.launch();
+                server.launchOnFreePort();
                 if (password != null && hostAuth.equals("md5")) {
                     // initdb stored a SCRAM verifier, with which "md5" in pg_hba silently means SCRAM
                     server.execute("postgres", "SET password_encryption = 'md5'; ALTER ROLE \"" + superuser
@@ -129,17 +137,16 @@ public final class LocalPostgres implements PostgresServer {
         this.password = builder.password;
         this.hostAuth = builder.hostAuth;
         this.settings = new LinkedHashMap<>(builder.settings);
-        this.port = builder.port == 0 ? freePort() : builder.port;
-        this.asNobody = isRoot();
+        this.pickPort = builder.port == 0;
+        this.port = pickPort ? freePort() : builder.port;
+        this.user = ServerUser.current();
+        // under /tmp, never under /work or /root: nobody must be able to reach it
         this.runDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
                 "pgstitch-" + name + "-");
         Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        if (asNobody) {
-            UserPrincipalLookupService users = runDir.getFileSystem().getUserPrincipalLookupService();
-            Files.setOwner(runDir, users.lookupPrincipalByName("nobody"));
-        }
+        user.own(runDir);
         this.dataDir = runDir.resolve("data");
-        this.shutdownHook = new Thread(this::stopQuietly, "stop-" + name);
+        this.shutdownHook = new Thread(this::close, "stop-" + name);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -155,7 +162,7 @@ public final class LocalPostgres implements PostgresServer {
             command.addAll(List.of("--pwfile=" + passwordFile, "--auth-local=trust", "--auth-host=" + hostAuth));
 
         }
-        Process initdb = new ProcessBuilder(wrap(command)).redirectErrorStream(true)
+        Process initdb = new ProcessBuilder(user.command(command)).redirectErrorStream(true)
                 .redirectOutput(runDir.resolve("initdb.log").toFile()).start();
         if (!initdb.waitFor(120, TimeUnit.SECONDS) || initdb.exitValue() != 0) {
             initdb.destroyForcibly();
@@ -163,32 +170,55 @@ public final class LocalPostgres implements PostgresServer {
         }
     }
 
-    private void launch() throws IOException, InterruptedException {
+    private void launchOnFreePort() throws IOException, InterruptedException {
+        for (int attempt = 1; !launch() ; attempt++) {
+            if (!pickPort || attempt == PORT_ATTEMPTS) {
+                throw new IOException("PostgreSQL " + name + " cannot listen on " + HOST + ":" + port + ":\n"
+                        + tail(runDir.resolve("postgres.log")));
+            }
+            port = freePort();
+        }
+    }
+
+    /**
+     * Starts postgres and waits until it takes logins; false when its port was taken (it exited saying so).
+     */
+    private boolean launch() throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(binaries.bin("postgres").toString(), "-D", dataDir.toString(),
                 "-p", Integer.toString(port), "-c", "listen_addresses=" + HOST,
                 "-c", "unix_socket_directories=" + runDir));
         settings.forEach((setting, value) -> command.addAll(List.of("-c", setting + "=" + value)));
         Path logFile = runDir.resolve("postgres.log");
-        process = new ProcessBuilder(wrap(command)).redirectErrorStream(true)
+        process = new ProcessBuilder(user.command(command)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
         long deadline = System.nanoTime() + START_TIMEOUT_NANOS;
         while (!acceptsLogins()) {
             if (!process.isAlive()) {
+                if (tail(logFile).contains("Address already in use")) {
+                    return false;
+                }
                 throw new IOException("PostgreSQL " + name + " exited with " + process.exitValue() + ":\n"
                         + tail(logFile));
             }
             if (System.nanoTime() > deadline) {
+                stop();
                 throw new IOException("PostgreSQL " + name + " did not start within 60 s:\n" + tail(logFile));
             }
             Thread.sleep(50);
         }
         log.info("PostgreSQL {} ({}) ready on {}:{}{}", name, binaries.version(), HOST, port,
-                asNobody ? " (running as nobody)" : "");
+                user.asNobody() ? " (running as nobody)" : "");
+        return true;
     }
 
     /**
-     * Sends a StartupMessage and looks at the first reply: an Authentication request means the server takes
-     * logins; an ErrorResponse (57P03 "starting up") or a refused connection means not yet.
+     * Sends a StartupMessage and looks at the first reply: an Authentication request ('R') means the server
+     * takes logins; an ErrorResponse (57P03 "the database system is starting up") or a refused connection means
+     * not yet.
+     *
+     * <pre>
+     * StartupMessage: Int32 length | Int32 196608 (protocol 3.0) | { String name | String value } | Byte1 0
+     * </pre>
      */
     private boolean acceptsLogins() {
         try (Socket socket = new Socket()) {
@@ -196,7 +226,7 @@ public final class LocalPostgres implements PostgresServer {
             socket.setSoTimeout(2000);
             byte[] parameters = ("user\0" + superuser + "\0database\0postgres\0\0").getBytes(StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
-            out.write(ByteBuffer.allocate(8 + parameters.length).putInt(8 + parameters.length).putInt(196608)
+            out.write(ByteBuffer.allocate(8 + parameters.length).putInt(8 + parameters.length).putInt(PROTOCOL_VERSION_3)
                     .put(parameters).array());
             out.flush();
             return new DataInputStream(socket.getInputStream()).readUnsignedByte() == 'R';
@@ -223,22 +253,33 @@ public final class LocalPostgres implements PostgresServer {
         return binaries;
     }
 
-    /** Runs SQL through psql (from the binaries when they have it, else from PATH) as the superuser. */
+    /**
+     * Runs SQL through psql as the superuser: the binaries' psql when they have one (the embedded bundle has
+     * none), else psql from PATH. Fails with psql's own message, e.g. {@code ERROR:  relation "x" does not exist}.
+     */
     @Override
     public void execute(String database, String sql) {
         Path bundled = binaries.bin("psql");
         String psql = Files.isExecutable(bundled) ? bundled.toString() : "psql";
         ProcessBuilder builder = new ProcessBuilder(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", HOST,
                 "-p", Integer.toString(port), "-U", superuser, "-d", database, "-c", sql).redirectErrorStream(true);
+        builder.environment().put("PGCONNECT_TIMEOUT", "10");
         if (password != null) {
             builder.environment().put("PGPASSWORD", password);
         }
         try {
             Process run = builder.start();
-            String output = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!run.waitFor(120, TimeUnit.SECONDS) || run.exitValue() != 0) {
+            run.getOutputStream().close();
+            // read while it runs, so that a psql that hangs still meets the timeout below
+            CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(run));
+            if (!run.waitFor(PSQL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 run.destroyForcibly();
-                throw new IllegalStateException("SQL failed on " + name + "/" + database + ": " + output.trim());
+                throw new IllegalStateException("psql did not finish within " + PSQL_TIMEOUT_SECONDS + " s on "
+                        + name + "/" + database + ": " + sql);
+            }
+            if (run.exitValue() != 0) {
+                throw new IllegalStateException("SQL failed on " + name + "/" + database + ": "
+                        + output.join().trim());
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot run psql for " + name + " (is it on PATH?): " + e.getMessage(), e);
@@ -248,34 +289,57 @@ public final class LocalPostgres implements PostgresServer {
         }
     }
 
-    /** Fast shutdown (SIGINT): active sessions are rolled back and disconnected. */
-    public void stop() {
-        signal("INT");
-        awaitExit(10);
-    }
-
-    /** SIGKILL, for fault tests: no shutdown at all. */
-    public void kill() {
-        signal("KILL");
-        awaitExit(10);
-    }
-
-    /** Starts the server again on the same port and data (after {@link #stop()} or {@link #kill()}). */
-    public void restart() throws IOException, InterruptedException {
-        if (process != null && process.isAlive()) {
-            stop();
+    private static String readAll(Process process) {
+        try (var in = process.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(psql output unreadable: " + e.getMessage() + ")";
         }
-        launch();
     }
 
-    private void signal(String signal) {
+    /** Fast shutdown (SIGINT): active sessions are rolled back and disconnected; the data stays. */
+    public void stop() {
+        interrupt();
+        awaitExit(STOP_TIMEOUT_SECONDS);
+    }
+
+    /**
+     * SIGKILL to the postmaster and every backend, for fault tests: no shutdown at all, clients see their
+     * connections reset. The backends die with it, as in a crash of the whole machine; left alone, orphaned
+     * backends would keep the shared memory that {@link #restart()} needs.
+     */
+    public void kill() {
+        if (process == null || !process.isAlive()) {
+            return;
+        }
+        List<ProcessHandle> backends = process.descendants().toList();
+        process.destroyForcibly();
+        backends.forEach(ProcessHandle::destroyForcibly);
+        awaitExit(STOP_TIMEOUT_SECONDS);
+        CompletableFuture.allOf(backends.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS).join();
+    }
+
+    /**
+     * Starts the server again on the same port and data: after {@link #stop()}, after {@link #kill()} (with
+     * crash recovery), or while it runs (stopping it first).
+     */
+    public void restart() throws IOException, InterruptedException {
+        stop();
+        if (!launch()) {
+            throw new IOException("PostgreSQL " + name + " cannot listen on " + HOST + ":" + port
+                    + " again: the port was taken while it was down");
+        }
+    }
+
+    /** SIGINT, PostgreSQL's fast shutdown. Java itself signals only TERM (smart: waits for every client) or KILL. */
+    private void interrupt() {
         if (process == null || !process.isAlive()) {
             return;
         }
         try {
-            // the child runs as nobody when we are root; kill(1) as root may signal it
-            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start()
-                    .waitFor(10, TimeUnit.SECONDS);
+            new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start()
+                    .waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (IOException e) {
             process.destroy();
         } catch (InterruptedException e) {
@@ -293,44 +357,16 @@ public final class LocalPostgres implements PostgresServer {
         }
     }
 
-    private void stopQuietly() {
-        if (process != null && process.isAlive()) {
-            stop();
-        }
-    }
-
+    /** Stops the server and deletes its directory; also run at JVM exit for servers not closed. */
     @Override
     public void close() {
-        stopQuietly();
+        stop();
         try {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
         } catch (IllegalStateException e) {
             // the JVM is already shutting down; the hook is running or ran
         }
         deleteRecursively(runDir);
-    }
-
-    private List<String> wrap(List<String> command) {
-        if (!asNobody) {
-            return command;
-        }
-        List<String> wrapped = new ArrayList<>(List.of("setpriv", "--reuid=nobody", "--regid=nogroup",
-                "--clear-groups", "--reset-env", "--"));
-        wrapped.addAll(command);
-        return wrapped;
-    }
-
-    static boolean isRoot() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return line.split("\\s+")[2].equals("0"); // the effective uid
-                }
-            }
-        } catch (IOException e) {
-            return "root".equals(System.getProperty("user.name"));
-        }
-        return false;
     }
 
     private static int freePort() throws IOException {

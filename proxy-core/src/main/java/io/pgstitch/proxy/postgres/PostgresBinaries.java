@@ -39,7 +39,7 @@ public final class PostgresBinaries {
         } catch (NoClassDefFoundError e) {
             // commons-compress and xz are demo/test-only dependencies, deliberately not in pgstitch.jar
             throw new IllegalStateException("embedded PostgreSQL binaries are not on the classpath; "
-                    + "run ./pgstitch demo, or pass --pg-bin DIR", e);
+                    + "run ./pgstitch demo or pass --pg-bin DIR", e);
         } catch (IOException e) {
             throw new IllegalStateException("cannot unpack the embedded PostgreSQL binaries: " + e.getMessage(), e);
         }
