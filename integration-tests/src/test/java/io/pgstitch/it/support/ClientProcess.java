@@ -13,8 +13,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a libpq client binary (psql, pgbench) against one server, with a hard time limit. */
-class ClientProcess<T extends ClientProcess<T>> {
+/**
+ * Runs a libpq client binary (psql, pgbench) from PATH against one server, with a hard time limit after which
+ * the process is killed and the test fails. {@code PGCONNECT_TIMEOUT=10}; plaintext unless told otherwise.
+ */
+abstract class ClientProcess<T extends ClientProcess<T>> {
 
     private static final long TIMEOUT_SECONDS = 180;
 
@@ -51,23 +54,31 @@ class ClientProcess<T extends ClientProcess<T>> {
         return self();
     }
 
-    /** Runs the binary with connection options first, then {@code args}. */
+    /** Runs the binary with connection options first, then {@code args}; its stdin is empty. */
     public ProcessResult run(String... args) {
+        return runWithInput("", args);
+    }
+
+    /** Runs the binary with {@code input} on its stdin, e.g. a script for {@code psql -f -}. */
+    public ProcessResult runWithInput(String input, String... args) {
         List<String> command = new ArrayList<>(List.of(binary, "-h", host, "-p", Integer.toString(port),
                 "-U", user));
-        command.addAll(connectionArguments(database));
-        command.addAll(List.of(args));
+        command.addAll(arguments(database, List.of(args)));
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().put("PGCONNECT_TIMEOUT", "10");
         builder.environment().put("PGSSLMODE", "disable");
         builder.environment().putAll(environment);
         try {
             Process process = builder.start();
-            process.getOutputStream().close();
             CompletableFuture<String> stdout = read(process.getInputStream());
             CompletableFuture<String> stderr = read(process.getErrorStream());
+            try (var stdin = process.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                // the binary exited without reading all of it; its exit code and stderr tell why
+            }
             if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 throw new AssertionError(binary + " did not finish within " + TIMEOUT_SECONDS + " s: " + command);
             }
             return new ProcessResult(process.exitValue(), stdout.join(), stderr.join());
@@ -79,10 +90,8 @@ class ClientProcess<T extends ClientProcess<T>> {
         }
     }
 
-    /** psql takes the database with -d; pgbench as its last argument. */
-    List<String> connectionArguments(String database) {
-        return List.of("-d", database);
-    }
+    /** What follows host, port and user: the database and {@code args}, in the order the binary wants. */
+    abstract List<String> arguments(String database, List<String> args);
 
     private static CompletableFuture<String> read(java.io.InputStream in) {
         return CompletableFuture.supplyAsync(() -> {
@@ -108,6 +117,7 @@ class ClientProcess<T extends ClientProcess<T>> {
     }
 
     static void assumeOnPath(String binary) {
-        Assumptions.assumeTrue(onPath(binary), binary + " is not on PATH; install the PostgreSQL client tools");
+        Assumptions.assumeTrue(onPath(binary), binary + " is not on PATH; install the PostgreSQL client tools "
+                + "(e.g. apt-get install postgresql-client) to run this test");
     }
 }

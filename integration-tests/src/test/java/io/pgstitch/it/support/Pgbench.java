@@ -1,46 +1,47 @@
 package io.pgstitch.it.support;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The pgbench binary from PATH; {@link #run} results can be read with {@link Report}. */
+/**
+ * The pgbench binary from PATH; {@link #run} results can be read with {@link Report}:
+ * {@code Pgbench.Report.of(Pgbench.at(host, port).database("db").run("-S", "-T", "2", "-c", "2"))}.
+ */
 public final class Pgbench extends ClientProcess<Pgbench> {
 
-    private String database = "postgres";
+    private static final String BINARY = "pgbench";
 
     private Pgbench(String host, int port) {
-        super("pgbench", host, port);
+        super(BINARY, host, port);
     }
 
     public static Pgbench at(String host, int port) {
         return new Pgbench(host, port);
     }
 
-    public static void assumeAvailable() {
-        assumeOnPath("pgbench");
+    public static boolean available() {
+        return onPath(BINARY);
     }
 
-    @Override
-    public Pgbench database(String value) {
-        database = value;
-        return this;
+    /** Skips the calling test, saying why, when pgbench is not on PATH. */
+    public static void assumeAvailable() {
+        assumeOnPath(BINARY);
     }
 
     /** pgbench takes the database name as its last argument. */
     @Override
-    public ProcessResult run(String... args) {
-        String[] withDatabase = java.util.Arrays.copyOf(args, args.length + 1);
-        withDatabase[args.length] = database;
-        return super.run(withDatabase);
+    List<String> arguments(String database, List<String> args) {
+        List<String> all = new ArrayList<>(args);
+        all.add(database);
+        return all;
     }
 
-    @Override
-    List<String> connectionArguments(String ignored) {
-        return List.of();
-    }
-
-    /** What a pgbench run reported. */
+    /**
+     * What a pgbench run reported: "number of transactions actually processed: N", "number of failed
+     * transactions: N" (pgbench 15+) and "tps = N"; -1 (0 for tps) for a line the output lacks.
+     */
     public record Report(long processed, long failed, double tps) {
 
         private static final Pattern PROCESSED = Pattern.compile("number of transactions actually processed: (\\d+)");

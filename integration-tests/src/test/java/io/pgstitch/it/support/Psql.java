@@ -1,22 +1,48 @@
 package io.pgstitch.it.support;
 
-/** The psql binary from PATH, always with {@code -X} (no ~/.psqlrc). */
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The psql binary from PATH, always with {@code -X} (no ~/.psqlrc):
+ * {@code Psql.at(host, port).user("postgres").database("db").run("-c", "select 1")}.
+ */
 public final class Psql extends ClientProcess<Psql> {
 
+    private static final String BINARY = "psql";
+
     private Psql(String host, int port) {
-        super("psql", host, port);
+        super(BINARY, host, port);
     }
 
     public static Psql at(String host, int port) {
         return new Psql(host, port);
     }
 
-    @Override
-    java.util.List<String> connectionArguments(String database) {
-        return java.util.List.of("-X", "-d", database);
+    /** Runs {@code script} through {@code psql -f -}, stopping at its first error. */
+    public ProcessResult script(String script, String... args) {
+        String[] all = new String[args.length + 4];
+        all[0] = "-v";
+        all[1] = "ON_ERROR_STOP=1";
+        all[2] = "-f";
+        all[3] = "-";
+        System.arraycopy(args, 0, all, 4, args.length);
+        return runWithInput(script, all);
     }
 
+    @Override
+    List<String> arguments(String database, List<String> args) {
+        List<String> all = new ArrayList<>(List.of("-X", "-d", database));
+        all.addAll(args);
+        return all;
+    }
+
+    public static boolean available() {
+        return onPath(BINARY);
+    }
+
+    /** Skips the calling test, saying why, when psql is not on PATH. */
     public static void assumeAvailable() {
-        assumeOnPath("psql");
+        assumeOnPath(BINARY);
     }
 }

@@ -27,11 +27,16 @@ final class TestcontainersPostgres implements PostgresServer {
             throw new IllegalStateException("-Dpg.backend=testcontainers needs a Docker engine, and none is reachable");
         }
         List<PostgresServer> servers = new ArrayList<>();
-        for (int i = 0; i < shards; i++) {
-            PostgreSQLContainer<?> container = new PostgreSQLContainer<>(IMAGE).withUsername("postgres")
-                    .withPassword("postgres");
-            container.start();
-            servers.add(new TestcontainersPostgres(container));
+        try {
+            for (int i = 0; i < shards; i++) {
+                PostgreSQLContainer<?> container = new PostgreSQLContainer<>(IMAGE).withUsername("postgres")
+                        .withPassword("postgres");
+                servers.add(new TestcontainersPostgres(container));
+                container.start();
+            }
+        } catch (RuntimeException e) {
+            servers.forEach(PostgresServer::close);
+            throw e;
         }
         return new PostgresCluster(servers, "testcontainers " + IMAGE);
     }
