@@ -72,11 +72,7 @@ abstract class ClientProcess<T extends ClientProcess<T>> {
             Process process = builder.start();
             CompletableFuture<String> stdout = read(process.getInputStream());
             CompletableFuture<String> stderr = read(process.getErrorStream());
-            try (var stdin = process.getOutputStream()) {
-                stdin.write(input.getBytes(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                // the binary exited without reading all of it; its exit code and stderr tell why
-            }
+            CompletableFuture.runAsync(() -> write(process, input)); // a binary that never reads must not block us
             if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 throw new AssertionError(binary + " did not finish within " + TIMEOUT_SECONDS + " s: " + command);
@@ -92,6 +88,14 @@ abstract class ClientProcess<T extends ClientProcess<T>> {
 
     /** What follows host, port and user: the database and {@code args}, in the order the binary wants. */
     abstract List<String> arguments(String database, List<String> args);
+
+    private static void write(Process process, String input) {
+        try (var stdin = process.getOutputStream()) {
+            stdin.write(input.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // the binary exited without reading all of it; its exit code and stderr tell why
+        }
+    }
 
     private static CompletableFuture<String> read(java.io.InputStream in) {
         return CompletableFuture.supplyAsync(() -> {

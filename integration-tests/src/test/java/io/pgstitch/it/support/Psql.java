@@ -21,13 +21,9 @@ public final class Psql extends ClientProcess<Psql> {
 
     /** Runs {@code script} through {@code psql -f -}, stopping at its first error. */
     public ProcessResult script(String script, String... args) {
-        String[] all = new String[args.length + 4];
-        all[0] = "-v";
-        all[1] = "ON_ERROR_STOP=1";
-        all[2] = "-f";
-        all[3] = "-";
-        System.arraycopy(args, 0, all, 4, args.length);
-        return runWithInput(script, all);
+        List<String> all = new ArrayList<>(List.of("-v", "ON_ERROR_STOP=1", "-f", "-"));
+        all.addAll(List.of(args));
+        return runWithInput(script, all.toArray(String[]::new));
     }
 
     @Override

@@ -82,7 +82,8 @@ final class EmbeddedBundle {
             }
         }
         try (var paths = Files.walk(into)) {
-            for (Path dir : (Iterable<Path>) paths.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))::iterator) {
+            Iterable<Path> dirs = paths.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))::iterator;
+            for (Path dir : dirs) {
                 SharedDirectory.publicDirectory(dir);
             }
         }

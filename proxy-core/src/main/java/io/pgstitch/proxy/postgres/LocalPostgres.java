@@ -142,8 +142,13 @@ public final class LocalPostgres implements PostgresServer {
         // under /tmp, never under /work or /root: nobody must be able to reach it
         this.runDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
                 "pgstitch-" + name + "-");
-        SharedDirectory.publicDirectory(runDir);
-        user.own(runDir);
+        try {
+            SharedDirectory.publicDirectory(runDir);
+            user.own(runDir);
+        } catch (IOException e) {
+            SharedDirectory.deleteRecursively(runDir);
+            throw e;
+        }
         this.dataDir = runDir.resolve("data");
         this.shutdownHook = new Thread(this::close, "stop-" + name);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -161,7 +166,7 @@ public final class LocalPostgres implements PostgresServer {
     }
 
     private void launchOnFreePort() throws IOException, InterruptedException {
-        for (int attempt = 1; !launch() ; attempt++) {
+        for (int attempt = 1; !launch(); attempt++) {
             if (!pickPort || attempt == PORT_ATTEMPTS) {
                 throw new IOException("PostgreSQL " + name + " cannot listen on " + HOST + ":" + port + ":\n"
                         + tail(runDir.resolve("postgres.log")));
@@ -216,8 +221,8 @@ public final class LocalPostgres implements PostgresServer {
             socket.setSoTimeout(2000);
             byte[] parameters = ("user\0" + superuser + "\0database\0postgres\0\0").getBytes(StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
-            out.write(ByteBuffer.allocate(8 + parameters.length).putInt(8 + parameters.length).putInt(PROTOCOL_VERSION_3)
-                    .put(parameters).array());
+            int length = Integer.BYTES * 2 + parameters.length;
+            out.write(ByteBuffer.allocate(length).putInt(length).putInt(PROTOCOL_VERSION_3).put(parameters).array());
             out.flush();
             return new DataInputStream(socket.getInputStream()).readUnsignedByte() == 'R';
         } catch (IOException e) {
@@ -289,7 +294,7 @@ public final class LocalPostgres implements PostgresServer {
 
     /** Fast shutdown (SIGINT): active sessions are rolled back and disconnected; the data stays. */
     public void stop() {
-        interrupt();
+        signalFastShutdown();
         awaitExit(STOP_TIMEOUT_SECONDS);
     }
 
@@ -323,7 +328,7 @@ public final class LocalPostgres implements PostgresServer {
     }
 
     /** SIGINT, PostgreSQL's fast shutdown. Java itself signals only TERM (smart: waits for every client) or KILL. */
-    private void interrupt() {
+    private void signalFastShutdown() {
         if (process == null || !process.isAlive()) {
             return;
         }
