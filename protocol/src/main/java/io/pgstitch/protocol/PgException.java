@@ -70,6 +70,11 @@ public final class PgException extends RuntimeException {
         return new PgException(severity, sqlState, getMessage(), newDetail, hint, null);
     }
 
+    /** The same error at severity ERROR: it ends a statement, not the connection. */
+    public PgException asError() {
+        return new PgException(Severity.ERROR, sqlState, getMessage(), detail, hint, null);
+    }
+
     public Severity severity() {
         return severity;
     }

@@ -18,6 +18,7 @@ public final class SqlState {
     public static final String INVALID_NAME = "42602";
     public static final String NAME_TOO_LONG = "42622";
     public static final String TOO_MANY_CONNECTIONS = "53300";
+    public static final String PROGRAM_LIMIT_EXCEEDED = "54000";
     public static final String QUERY_CANCELED = "57014";
     public static final String ADMIN_SHUTDOWN = "57P01";
     public static final String CANNOT_CONNECT_NOW = "57P03";

@@ -24,6 +24,11 @@ import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.FrontendMessage;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.PasswordMessage;
+import io.pgstitch.protocol.frontend.Bind;
+import io.pgstitch.protocol.frontend.Close;
+import io.pgstitch.protocol.frontend.Describe;
+import io.pgstitch.protocol.frontend.Execute;
+import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.SaslInitialResponse;
 import io.pgstitch.protocol.frontend.SaslResponse;
@@ -159,6 +164,37 @@ class MessagesTest {
         assertThat(decodeBody("70" + "0000000a" + hex("X") + "00ffffffff", 5, SaslInitialResponse::decode).data())
                 .isNull();
         assertThat(encode(new SaslResponse(new byte[] {5}))).isEqualTo("700000000505");
+    }
+
+    @Test
+    void extendedProtocolMessages() {
+        Parse parse = new Parse("S_1", "select $1", new int[] {23});
+        String parseHex = "50" + "00000018" + hex("S_1") + "00" + hex("select $1") + "00" + "0001" + "00000017";
+        assertThat(encode(parse)).isEqualTo(parseHex);
+        assertThat(decodeBody(parseHex, 5, Parse::decode)).isEqualTo(parse);
+        assertThat(decodeBody("42" + "0000000a" + hex("P") + "00" + hex("S_1") + "00", 5,
+                Bind::decodeNames)).isEqualTo(new Bind("P", "S_1"));
+        Describe describe = new Describe(Describe.Target.STATEMENT, "S_1");
+        assertThat(encode(describe)).isEqualTo("44" + "00000009" + "53" + hex("S_1") + "00");
+        assertThat(decodeBody(encode(describe), 5, Describe::decode)).isEqualTo(describe);
+        Close close = new Close(Describe.Target.PORTAL, "");
+        assertThat(encode(close)).isEqualTo("43" + "00000006" + "50" + "00");
+        assertThat(decodeBody(encode(close), 5, Close::decode)).isEqualTo(close);
+        Execute execute = new Execute("", 10);
+        assertThat(encode(execute)).isEqualTo("45" + "00000009" + "00" + "0000000a");
+        assertThat(decodeBody(encode(execute), 5, Execute::decode)).isEqualTo(execute);
+    }
+
+    @Test
+    void extendedProtocolMessagesRefuseBadLayouts() {
+        // 65535 declared parameter types in a body that holds none: refused before the array is allocated
+        String hugeCount = hex("S") + "00" + hex("q") + "00" + "ffff";
+        assertThatThrownBy(() -> decodeBody(hugeCount, 0, Parse::decode))
+                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.getMessage()).contains("65535"));
+        assertThatThrownBy(() -> decodeBody("58" + "00", 0, Describe::decode))
+                .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.getMessage()).contains("neither S nor P"));
+        assertThatThrownBy(() -> decodeBody("00", 0, Execute::decode)).isInstanceOf(PgException.class);
+        assertThatThrownBy(() -> decodeBody(hex("P"), 0, Bind::decodeNames)).isInstanceOf(PgException.class);
     }
 
     @Test
