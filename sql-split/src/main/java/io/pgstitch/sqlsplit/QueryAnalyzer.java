@@ -24,6 +24,7 @@ public final class QueryAnalyzer {
 
     private final RpcFunctionMatcher matcher;
     private final Map<Key, QueryAnalysis> cache;
+    private final java.util.concurrent.atomic.LongAdder analyses = new java.util.concurrent.atomic.LongAdder();
 
     public QueryAnalyzer(RpcFunctionMatcher matcher, int cacheSize) {
         this.matcher = matcher;
@@ -61,6 +62,7 @@ public final class QueryAnalyzer {
     }
 
     public QueryAnalysis analyze(String sql, boolean standardConformingStrings) {
+        analyses.increment();
         if (sql.length() > MAX_CACHED_LENGTH) {
             return analyzeUncached(sql, standardConformingStrings);
         }
@@ -89,6 +91,11 @@ public final class QueryAnalyzer {
                     classification.transaction(), calls));
         }
         return new QueryAnalysis(statements);
+    }
+
+    /** How many texts went past the fast path to {@link #analyze} (cache hits included). */
+    public long analyses() {
+        return analyses.sum();
     }
 
     int cachedEntries() {

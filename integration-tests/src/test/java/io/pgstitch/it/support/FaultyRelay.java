@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A TCP relay to put between the proxy and PostgreSQL, with faults on demand: pass bytes through, stall
  * (forward nothing more, close nothing), reset every connection (RST), or close the connections once the
- * server has sent a given number of bytes. Plain threads; for tests only.
+ * server has sent a given number of bytes. It also keeps every byte the client side sent, so that a test can
+ * assert what reached the server. Plain threads; for tests only.
  */
 public final class FaultyRelay implements AutoCloseable {
 
@@ -26,6 +27,7 @@ public final class FaultyRelay implements AutoCloseable {
     private volatile Mode mode = Mode.PASS;
     private volatile long dropAfterBytes = Long.MAX_VALUE;
     private final AtomicLong serverBytes = new AtomicLong();
+    private final java.io.ByteArrayOutputStream fromClients = new java.io.ByteArrayOutputStream();
 
     public FaultyRelay(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -68,6 +70,13 @@ public final class FaultyRelay implements AutoCloseable {
         sockets.clear();
     }
 
+    /** Every byte clients sent through the relay so far. */
+    public byte[] clientBytes() {
+        synchronized (fromClients) {
+            return fromClients.toByteArray();
+        }
+    }
+
     private void accept() {
         while (!listener.isClosed()) {
             try {
@@ -97,6 +106,11 @@ public final class FaultyRelay implements AutoCloseable {
                         from.close();
                         to.close();
                         return;
+                    }
+                    if (!fromServer) {
+                        synchronized (fromClients) {
+                            fromClients.write(buffer, 0, n);
+                        }
                     }
                     out.write(buffer, 0, n);
                 }

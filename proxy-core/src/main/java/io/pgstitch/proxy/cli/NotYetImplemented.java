@@ -48,10 +48,6 @@ final class NotYetImplemented {
      */
     static List<String> warnings(ProxyConfig config) {
         List<String> warnings = new ArrayList<>();
-        if (!config.rpc().functions().isEmpty()) {
-            warnings.add("rpc.functions: RPC isolation is not implemented yet; calls of " + config.rpc().functions()
-                    + " run in the client's own session, as with PostgreSQL directly");
-        }
         if (config.admin().http() != null) {
             warnings.add("admin.http: the HTTP admin endpoint is not implemented yet; nothing listens on "
                     + config.admin().http().host() + ":" + config.admin().http().port());

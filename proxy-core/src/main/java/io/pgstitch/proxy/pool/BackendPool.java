@@ -58,7 +58,7 @@ public final class BackendPool {
 
     BackendPool(PoolKey key, BackendConnector connector) {
         this.key = key;
-        this.config = key.shard().pool();
+        this.config = key.config();
         this.connector = connector;
     }
 
@@ -204,9 +204,9 @@ public final class BackendPool {
             waiters.removeIf(waiter -> waiter.promise() == promise);
         }
         promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
-                "pool for %s is exhausted: all %d connections are in use and none was released within %d ms",
+                "%s is exhausted: all %d connections are in use and none was released within %d ms",
                 key.describe(), config.size(), config.waitTimeout().toMillis()))
-                .withHint("Raise shards." + key.shard().name() + ".pool.size or pool.wait_timeout."));
+                .withHint("Raise " + key.sizeSettings() + "."));
     }
 
     /**

@@ -30,9 +30,13 @@ public final class BackendPools implements AutoCloseable {
         this.sweeper = group.next().scheduleAtFixedRate(this::sweep, 1, 1, TimeUnit.SECONDS);
     }
 
+    /** A backend for a client session. */
     public Future<PooledBackend> acquire(EventLoop loop, ShardConfig shard, String database,
                                          Map<String, String> parameters) {
-        PoolKey key = new PoolKey(shard, database, parameters);
+        return acquire(loop, PoolKey.session(shard, database, parameters));
+    }
+
+    public Future<PooledBackend> acquire(EventLoop loop, PoolKey key) {
         return pools.computeIfAbsent(key, k -> new BackendPool(k, connector)).acquire(loop);
     }
 

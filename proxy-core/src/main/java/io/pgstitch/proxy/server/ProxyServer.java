@@ -22,7 +22,11 @@ import io.pgstitch.proxy.session.ClientTls;
 import io.pgstitch.tls.ServerTls;
 import io.pgstitch.proxy.session.CancelRegistry;
 import io.pgstitch.proxy.session.ClientSession;
+import io.pgstitch.proxy.session.RpcMetrics;
+import io.pgstitch.proxy.session.RpcSettings;
 import io.pgstitch.proxy.session.SessionContext;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +45,8 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
     private final AtomicReference<ProxyConfig> config;
     private final AtomicReference<RoutingTable> routes;
+    private final AtomicReference<RpcSettings> rpc;
+    private final MeterRegistry meters = new SimpleMeterRegistry();
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -51,6 +57,7 @@ public final class ProxyServer implements AutoCloseable {
     private ProxyServer(ProxyConfig initial, Transport transport, int threads) throws InterruptedException {
         this.config = new AtomicReference<>(initial);
         this.routes = new AtomicReference<>(RoutingTable.of(initial));
+        this.rpc = new AtomicReference<>(RpcSettings.of(initial.rpc()));
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
         BackendConnector connector = new BackendConnector(transport.clientChannel());
@@ -58,7 +65,7 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         SessionContext context = new SessionContext(routes::get, clientTls(initial.listen().tls()), limits,
-                new CancelRegistry(new SecureRandom()), pools, connector);
+                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -131,6 +138,11 @@ public final class ProxyServer implements AutoCloseable {
         return limits.total();
     }
 
+    /** Where pgstitch's meters live (RPC calls so far), for tests and (later) {@code /metrics}. */
+    public MeterRegistry meters() {
+        return meters;
+    }
+
     /** The backend pools, for tests and (later) the admin console. */
     public BackendPools pools() {
         return pools;
@@ -143,6 +155,7 @@ public final class ProxyServer implements AutoCloseable {
     public void apply(ProxyConfig next) {
         ProxyConfig previous = config.getAndSet(next);
         routes.set(RoutingTable.of(next));
+        rpc.set(RpcSettings.of(next.rpc()));
         if (!previous.listen().equals(next.listen())) {
             log.warn("listen settings changed; they take effect only after a restart");
         }

@@ -6,19 +6,20 @@ import io.netty.channel.EventLoop;
 import io.pgstitch.protocol.Frame;
 
 /**
- * The last handler of a backend channel in use by a session: hands every event to that session, on the
- * session's event loop. A backend opened for this client shares its loop and the events are direct calls; a
- * pooled backend opened for an earlier client may live on another loop, and then each event becomes a task
- * on the session's loop, so the session is still only ever touched by one thread.
+ * The last handler of a backend channel leased by a session (its own backend or an RPC connection): hands every
+ * event to the session's listener, on the session's event loop. A backend opened for this client shares its
+ * loop and the events are direct calls; a pooled backend opened for an earlier client may live on another
+ * loop, and then each event becomes a task on the session's loop, so the session is still only ever touched by
+ * one thread.
  */
 final class BackendRelay extends ChannelInboundHandlerAdapter {
 
-    private final ClientSession session;
+    private final BackendListener listener;
     private final EventLoop sessionLoop;
     private final RequestTracker requests;
 
-    BackendRelay(ClientSession session, EventLoop sessionLoop, RequestTracker requests) {
-        this.session = session;
+    BackendRelay(BackendListener listener, EventLoop sessionLoop, RequestTracker requests) {
+        this.listener = listener;
         this.sessionLoop = sessionLoop;
         this.requests = requests;
     }
@@ -34,27 +35,27 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         requests.fromBackend((Frame) msg); // counted here, on the backend's loop, as it is read
-        onSessionLoop(() -> session.backendFrame((Frame) msg));
+        onSessionLoop(() -> listener.backendFrame((Frame) msg));
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        onSessionLoop(session::backendReadComplete);
+        onSessionLoop(listener::backendReadComplete);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = ctx.channel().isWritable();
-        onSessionLoop(() -> session.backendWritabilityChanged(writable));
+        onSessionLoop(() -> listener.backendWritabilityChanged(writable));
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        onSessionLoop(session::backendClosed);
+        onSessionLoop(listener::backendClosed);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        onSessionLoop(() -> session.backendFailed(cause));
+        onSessionLoop(() -> listener.backendFailed(cause));
     }
 }

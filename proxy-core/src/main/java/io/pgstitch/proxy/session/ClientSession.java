@@ -23,18 +23,21 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.NegotiateProtocolVersion;
 import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.protocol.backend.ReadyForQuery;
+import io.pgstitch.protocol.frontend.FrontendMessage;
 import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.SslRequest;
 import io.pgstitch.protocol.frontend.StartupMessage;
-import io.pgstitch.proxy.backend.BackendConnection;
+import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.pool.PoolKey;
 import io.pgstitch.proxy.pool.PooledBackend;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -44,9 +47,11 @@ import java.util.Map;
  * a known, idle state (after its running query is cancelled and has ended), and is closed otherwise.
  *
  * <p>Relaying forwards frames untouched (no copy, no decode) except the few the proxy must understand:
- * Terminate from the client; ReadyForQuery and FATAL ErrorResponse from the backend. Backpressure: when one
- * side stops being writable the other side stops being read, so a slow client never makes the proxy buffer
- * a whole result set.
+ * Terminate from the client; ReadyForQuery, ParameterStatus and FATAL ErrorResponse from the backend. When RPC
+ * functions are configured, an {@link RpcRouter} looks at each Query and extended-protocol message; a request
+ * that calls one runs as a {@link StitchedRequest}, and what the client sends meanwhile waits its turn.
+ * Backpressure: when one side stops being writable the other side stops being read, so a slow client never
+ * makes the proxy buffer a whole result set.
  */
 public final class ClientSession extends ChannelInboundHandlerAdapter implements CancelRegistry.CancelTarget {
 
@@ -69,19 +74,29 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final SessionContext context;
     private final FrontendFrameDecoder decoder;
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
+    private final BackendListener backendEvents = new SessionBackendEvents();
     private State state = State.STARTUP;
     private Channel client;
-    private PooledBackend pooled;
-    private BackendConnection backend;
-    private RequestTracker requests;
+    private BackendLease backend;
     private BackendKeyData issuedKey;
     private String databaseId;
+    private Route route;
+    private Map<String, String> startupParameters;
     private boolean admitted;
     private boolean tlsActive;
     private boolean backendSentFatal;
     private boolean clientViolatedProtocol;
-    /** Written on this session's loop, read on the backend's when the backend is given back. */
-    private volatile Future<Void> cancelInFlight;
+    /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and search_path. */
+    private final Map<String, String> reported = new HashMap<>();
+    private RpcSettings rpc;
+    /** Null when no RPC function is configured: then every message passes through without a look. */
+    private RpcRouter router;
+    /** The request being stitched, from its last message until its ReadyForQuery; null otherwise. */
+    private StitchedRequest stitched;
+    /** ReadyForQuery the backend owes for Query, FunctionCall and Sync messages the client sent through. */
+    private int readyForQueryOwed;
+    /** An ErrorResponse answered unsynced extended-protocol messages since the last ReadyForQuery. */
+    private boolean errorSinceSync;
 
     public ClientSession(SessionContext context, FrontendFrameDecoder decoder) {
         this.context = context;
@@ -165,11 +180,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (startup.negotiate()) {
             write(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
         }
-        Route route = context.routes().get().route(databaseId).orElseThrow(() -> PgException
+        route = context.routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
         log.debug("{} database {} user {} -> {} ({})", client.remoteAddress(), databaseId, startup.user(),
                 route.shard().name(), route.matchedBy());
+        startupParameters = startup.sessionParameters();
+        rpc = context.rpc().get();
+        router = rpc.active() ? new RpcRouter(rpc, client.alloc()) : null;
         transition(State.CONNECTING);
         client.config().setAutoRead(false);
         context.pools()
@@ -189,27 +207,24 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             acquired.pool().release(acquired, BackendPool.Release.CLEAN, 0, null);
             return;
         }
-        pooled = acquired;
-        backend = acquired.connection();
-        requests = new RequestTracker(backend.status());
-        backend.channel().pipeline().addLast(PooledBackend.SESSION_HANDLER,
-                new BackendRelay(this, client.eventLoop(), requests));
+        backend = BackendLease.attach(acquired, backendEvents, client.eventLoop(), context.connector());
         backend.channel().config().setAutoRead(client.isWritable());
+        reported.putAll(backend.connection().parameters());
         issuedKey = context.cancels().issue(this, startup.usesLongCancelKeys() ? 32 : 4);
         decoder.authenticated();
         write(AuthenticationOk.INSTANCE);
-        for (Map.Entry<String, String> parameter : backend.parameters().entrySet()) {
+        for (Map.Entry<String, String> parameter : reported.entrySet()) {
             write(new ParameterStatus(parameter.getKey(), parameter.getValue()));
         }
         write(issuedKey);
-        write(ReadyForQuery.of(requests.status()));
+        write(ReadyForQuery.of(backend.status()));
         client.flush();
         transition(State.READY);
-        while (!pending.isEmpty()) {
+        while (stitched == null && !pending.isEmpty()) { // a stitched request makes the rest wait its turn
             relayToBackend(pending.poll());
         }
-        backend.channel().flush();
-        client.config().setAutoRead(true);
+        backend.flush();
+        client.config().setAutoRead(stitched == null);
     }
 
     private void queue(Frame frame) {
@@ -222,19 +237,52 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void relayToBackend(Frame frame) {
-        if (frame.type() == 'X') { // Terminate: the client is done; its backend goes back to the pool
+        byte type = frame.type();
+        if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
             frame.release();
             closeBoth();
             return;
         }
-        requests.fromClient(frame);
-        backend.channel().write(frame.content(), backend.channel().voidPromise());
+        if (stitched != null) {
+            if (type == 'd' || type == 'c' || type == 'f') { // COPY FROM STDIN in one of its session steps
+                backend.write(frame);
+            } else { // the next request waits until the stitched one is answered
+                pending.add(frame);
+                client.config().setAutoRead(false);
+            }
+            return;
+        }
+        if (router != null && routeElsewhere(frame)) {
+            return;
+        }
+        if (type == 'Q' || type == 'F' || type == 'S') {
+            readyForQueryOwed++;
+        }
+        backend.write(frame);
+    }
+
+    /** Lets the router take {@code frame}; true when it did (held for a batch, or a stitched request began). */
+    private boolean routeElsewhere(Frame frame) {
+        RpcRouter.Routing routing;
+        try {
+            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")));
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+        if (routing == RpcRouter.Routing.READY) {
+            stitched = new StitchedRequest(this, router.takePlan(), rpc, context.rpcMetrics());
+            if (readyForQueryOwed == 0) {
+                stitched.start(errorSinceSync);
+            }
+        }
+        return routing != RpcRouter.Routing.PASS;
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (state == State.READY) {
-            backend.channel().flush(); // one flush per read batch, not per message
+            backend.flush(); // one flush per read batch, not per message
         }
         ctx.fireChannelReadComplete();
     }
@@ -242,35 +290,50 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (state == State.READY) {
-            backend.channel().config().setAutoRead(ctx.channel().isWritable());
+            boolean writable = ctx.channel().isWritable();
+            backend.channel().config().setAutoRead(writable);
+            if (stitched != null) {
+                stitched.clientWritabilityChanged(writable);
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }
 
-    void backendFrame(Frame frame) {
+    private void backendFrame(Frame frame) {
         if (state != State.READY) {
             frame.release();
             return;
         }
-        if (frame.type() == 'E' && ErrorResponse.decode(frame.body()).isFatal()) {
+        byte type = frame.type();
+        if (type == 'E' && ErrorResponse.decode(frame.body()).isFatal()) {
             backendSentFatal = true;
+        } else if (type == 'S') {
+            ParameterStatus parameter = ParameterStatus.decode(frame.body());
+            reported.put(parameter.name(), parameter.value());
+        }
+        if (stitched != null && stitched.started() && readyForQueryOwed == 0) {
+            stitched.sessionFrame(frame);
+            return;
+        }
+        if (type == 'Z') {
+            errorSinceSync = false;
+            readyForQueryOwed = Math.max(0, readyForQueryOwed - 1);
+        } else if (type == 'E' && readyForQueryOwed == 0) {
+            errorSinceSync = true;
         }
         client.write(frame.content(), client.voidPromise());
-    }
-
-    void backendReadComplete() {
-        if (state == State.READY) {
-            client.flush();
+        if (type == 'Z' && readyForQueryOwed == 0 && stitched != null) {
+            stitched.start(errorSinceSync); // what the client sent before it is answered
         }
     }
 
-    void backendWritabilityChanged(boolean writable) {
+    private void backendWritabilityChanged(boolean writable) {
         if (state == State.READY) {
-            client.config().setAutoRead(writable);
+            client.config().setAutoRead(writable && stitched == null);
         }
     }
 
-    void backendClosed() {
+    private void backendClosed() {
         if (state != State.READY) {
             return;
         }
@@ -279,24 +342,101 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             fatal(PgException.fatal(SqlState.CONNECTION_FAILURE,
-                    "server connection to " + backend.describe() + " closed unexpectedly"));
+                    "server connection to " + backend.connection().describe() + " closed unexpectedly"));
         }
     }
 
-    void backendFailed(Throwable cause) {
+    private void backendFailed(Throwable cause) {
         log.debug("backend connection of {} failed", databaseId, cause);
         if (backend != null) {
             backend.channel().close(); // backendClosed() then tells the client
         }
     }
 
+    /** A cancel for this client stops whatever runs for it: its session backend's query and its RPC call. */
     @Override
     public void cancel() {
         client.eventLoop().execute(() -> {
             if (backend != null && state == State.READY) {
-                cancelInFlight = context.connector().cancel(client.eventLoop(), backend.shard(), backend.keyData());
+                backend.cancel(client.eventLoop());
+                if (stitched != null) {
+                    stitched.cancel();
+                }
             }
         });
+    }
+
+    // What a StitchedRequest needs of its session; all on this session's loop.
+
+    BackendLease sessionBackend() {
+        return backend;
+    }
+
+    EventLoop loop() {
+        return client.eventLoop();
+    }
+
+    BackendConnector connector() {
+        return context.connector();
+    }
+
+    boolean clientWritable() {
+        return client.isWritable();
+    }
+
+    String reportedParameter(String name) {
+        return reported.get(name);
+    }
+
+    Future<PooledBackend> acquireRpcBackend() {
+        return context.pools().acquire(client.eventLoop(), PoolKey.rpc(route.shard(), route.backendDatabase(),
+                startupParameters, rpc.poolSize(), rpc.waitTimeout()));
+    }
+
+    /** Passes a backend frame on to the client (unflushed); takes it. */
+    void toClient(Frame frame) {
+        client.write(frame.content(), client.voidPromise());
+    }
+
+    /** Writes a complete message to the client (unflushed); takes it. */
+    void toClient(ByteBuf message) {
+        client.write(message, client.voidPromise());
+    }
+
+    void toClient(BackendMessage message) {
+        write(message);
+    }
+
+    void toClient(PgException error) {
+        write(error.toErrorResponse());
+    }
+
+    void flushClient() {
+        client.flush();
+    }
+
+    ByteBuf encode(FrontendMessage message) {
+        ByteBuf out = client.alloc().buffer();
+        message.encode(out);
+        return out;
+    }
+
+    ByteBuf encode(BackendMessage message) {
+        ByteBuf out = client.alloc().buffer();
+        message.encode(out);
+        return out;
+    }
+
+    /** The stitched request has sent its ReadyForQuery: the requests that waited behind it go on. */
+    void stitchedRequestDone() {
+        stitched = null;
+        while (stitched == null && state == State.READY && !pending.isEmpty()) {
+            relayToBackend(pending.poll());
+        }
+        if (state == State.READY) {
+            backend.flush();
+            client.config().setAutoRead(stitched == null && backend.channel().isWritable());
+        }
     }
 
     @Override
@@ -341,13 +481,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** Idempotent: drops queued frames, the cancel key and the backend connection. */
+    /** Idempotent: drops queued frames, a stitched request, the cancel key and the backend connection. */
     private void releaseBackendSide() {
         if (state != State.CLOSED) {
             transition(State.CLOSED);
         }
         while (!pending.isEmpty()) {
             pending.poll().release();
+        }
+        if (router != null) {
+            router.release();
+        }
+        if (stitched != null) {
+            stitched.abandon();
+            stitched = null;
         }
         if (issuedKey != null) {
             context.cancels().remove(issuedKey.processId(), this);
@@ -357,43 +504,44 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             context.limits().leave(databaseId);
             admitted = false;
         }
-        if (pooled != null) {
-            giveBackendBack();
-        }
-    }
-
-    /**
-     * Returns the backend to its pool, or has it closed when its state is unknown. A query still running for a
-     * client that left is cancelled first (PgBouncer lets it run); the pool reuses the backend only after that
-     * query's ReadyForQuery says idle.
-     */
-    private void giveBackendBack() {
-        PooledBackend leaving = pooled;
-        pooled = null;
-        backend = null;
-        boolean broken = backendSentFatal || clientViolatedProtocol;
-        EventLoop backendLoop = leaving.connection().channel().eventLoop();
-        // Decided on the backend's loop, where frames are read: nothing can be in flight between the two owners.
-        Runnable handBack = () -> {
-            BackendPool.Release release = broken || !leaving.connection().channel().isActive()
-                    ? BackendPool.Release.DIRTY : requests.release();
-            Future<Void> cancel = cancelInFlight;
-            if (release == BackendPool.Release.BUSY) {
-                BackendConnection connection = leaving.connection();
-                cancel = context.connector().cancel(backendLoop, connection.shard(), connection.keyData());
-            }
-            leaving.pool().release(leaving, release, requests.pendingReadyForQuery(), cancel);
-        };
-        if (backendLoop.inEventLoop()) {
-            handBack.run();
-        } else {
-            backendLoop.execute(handBack);
+        if (backend != null) {
+            backend.giveBack(backendSentFatal || clientViolatedProtocol);
+            backend = null;
         }
     }
 
     private void write(BackendMessage message) {
-        ByteBuf out = client.alloc().buffer();
-        message.encode(out);
-        client.write(out, client.voidPromise());
+        client.write(encode(message), client.voidPromise());
+    }
+
+    /** The session backend's events, kept off this class's public surface. */
+    private final class SessionBackendEvents implements BackendListener {
+
+        @Override
+        public void backendFrame(Frame frame) {
+            ClientSession.this.backendFrame(frame);
+        }
+
+        @Override
+        public void backendReadComplete() {
+            if (state == State.READY) {
+                client.flush();
+            }
+        }
+
+        @Override
+        public void backendWritabilityChanged(boolean writable) {
+            ClientSession.this.backendWritabilityChanged(writable);
+        }
+
+        @Override
+        public void backendClosed() {
+            ClientSession.this.backendClosed();
+        }
+
+        @Override
+        public void backendFailed(Throwable cause) {
+            ClientSession.this.backendFailed(cause);
+        }
     }
 }

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * whether a COPY FROM STDIN is waiting for data, and the last transaction status. That decides whether the
  * backend can go back to the pool when its client leaves. Only type bytes are looked at, except ReadyForQuery.
  *
- * <p>Threads: {@link #fromClient} runs on the session's loop, {@link #fromBackend} on the backend's loop as
+ * <p>Threads: {@link #sent} runs on the session's loop, {@link #fromBackend} on the backend's loop as
  * the frame is read (before it is handed to the session), and {@link #release} on the backend's loop too. So
  * at release, every ReadyForQuery not yet counted is still unread and will reach whoever takes the backend.
  */
@@ -29,8 +29,9 @@ final class RequestTracker {
         this.status = initial;
     }
 
-    void fromClient(Frame frame) {
-        switch (frame.type()) {
+    /** A message of {@code type} was sent to the backend, by the client or by the proxy itself. */
+    void sent(byte type) {
+        switch (type) {
             case 'Q', 'F' -> requestsSent.incrementAndGet();
             case 'S' -> {
                 requestsSent.incrementAndGet();

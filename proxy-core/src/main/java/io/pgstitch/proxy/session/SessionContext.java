@@ -8,8 +8,10 @@ import java.util.function.Supplier;
 
 /**
  * What every client session shares with the others: the routing table in force (it changes on reload),
- * TLS towards clients, the client limits, the cancel keys issued so far, the backend pools and the way to reach shards.
+ * TLS towards clients, the client limits, the cancel keys issued so far, the backend pools and the way to reach
+ * shards, the RPC settings in force (they change on reload) and where RPC calls are counted.
  */
 public record SessionContext(Supplier<RoutingTable> routes, ClientTls tls, ClientLimits limits,
-                             CancelRegistry cancels, BackendPools pools, BackendConnector connector) {
+                             CancelRegistry cancels, BackendPools pools, BackendConnector connector,
+                             Supplier<RpcSettings> rpc, RpcMetrics rpcMetrics) {
 }

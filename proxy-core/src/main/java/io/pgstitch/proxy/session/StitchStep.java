@@ -1,0 +1,33 @@
+package io.pgstitch.proxy.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.List;
+
+/**
+ * One segment of a stitched request: complete protocol messages (each a buffer this step owns until it is sent)
+ * that run together on one connection and end with a ReadyForQuery (a Query, or a Sync the proxy added).
+ */
+sealed interface StitchStep {
+
+    List<ByteBuf> messages();
+
+    default void release() {
+        messages().forEach(ReferenceCountUtil::safeRelease);
+    }
+
+    /** Runs on the client's session backend. */
+    record OnSession(List<ByteBuf> messages) implements StitchStep {
+    }
+
+    /**
+     * Runs on an RPC connection, in autocommit.
+     *
+     * @param function       the RPC function called, named in errors
+     * @param injectedParses how many Parse messages at the start the proxy replays for statements the client
+     *                       prepared earlier: their ParseComplete is not the client's to see
+     */
+    record OnRpc(String function, List<ByteBuf> messages, int injectedParses) implements StitchStep {
+    }
+}

@@ -1,0 +1,407 @@
+package io.pgstitch.proxy.session;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.Future;
+import io.pgstitch.conf.RpcInTransaction;
+import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.ErrorField;
+import io.pgstitch.protocol.backend.ErrorResponse;
+import io.pgstitch.protocol.backend.ReadyForQuery;
+import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
+import io.pgstitch.protocol.frontend.Query;
+import io.pgstitch.protocol.frontend.Sync;
+import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.pool.PooledBackend;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One client request that pgstitch splits. Its steps run strictly in order, each on the session backend or on
+ * an RPC connection of its own; every result reaches the client in statement order; the ReadyForQuery ending
+ * each step is swallowed, and one ReadyForQuery carrying the session backend's transaction status ends the
+ * response. The first error stops the request, as in PostgreSQL. Session loop only.
+ *
+ * <p>Before an RPC step: a session inside a transaction block gets 25001 ({@code rpc.in_transaction: reject});
+ * the session's {@code search_path} is read (from its ParameterStatus when the server reports it, else with a
+ * query on the session backend) and set on the RPC connection before the call, with every reported setting the
+ * session changed since its startup ({@code SET application_name}, {@code TimeZone}, {@code DateStyle}...), so
+ * that the call runs, and its results are formatted, as in the session.
+ */
+final class StitchedRequest implements BackendListener {
+
+    /** Where the request stands. */
+    private enum Phase {
+        /** Made, waiting for the session backend to answer what the client sent before it. */
+        WAITING,
+        /** A step runs on the session backend: its frames go to the client, its ReadyForQuery ends the step. */
+        SESSION,
+        /** Reading the session's search_path on the session backend for the RPC call due next; nothing is shown. */
+        SEARCH_PATH,
+        /** Waiting for an RPC connection. */
+        ACQUIRING,
+        /** The RPC connection takes the session's search_path and settings; nothing of it reaches the client. */
+        RPC_PREAMBLE,
+        /** The RPC step runs: its frames go to the client, its ReadyForQuery ends the step. */
+        RPC,
+        /** Answered or abandoned: whatever still arrives is released. */
+        DONE
+    }
+
+    private static final String READ_SEARCH_PATH = "SELECT pg_catalog.current_setting('search_path')";
+    /** Settings a client may change with SET that PostgreSQL reports back (ParameterStatus), plus search_path. */
+    private static final List<String> PROPAGATED = List.of("search_path", "application_name", "DateStyle",
+            "IntervalStyle", "TimeZone", "client_encoding", "standard_conforming_strings");
+
+    private final ClientSession session;
+    private final ArrayDeque<StitchStep> steps;
+    private final RpcSettings settings;
+    private final RpcMetrics metrics;
+    private Phase phase = Phase.WAITING;
+    private boolean failed;
+    private int readyForQueryOwed;
+    /** The RPC step under way; its messages are still this request's until sent. */
+    private StitchStep.OnRpc call;
+    private boolean callSent;
+    private long callStartedNanos;
+    private String searchPath;
+    private BackendLease rpcBackend;
+    private int parsesToSwallow;
+
+    StitchedRequest(ClientSession session, List<StitchStep> steps, RpcSettings settings, RpcMetrics metrics) {
+        this.session = session;
+        this.steps = new ArrayDeque<>(steps);
+        this.settings = settings;
+        this.metrics = metrics;
+    }
+
+    boolean started() {
+        return phase != Phase.WAITING;
+    }
+
+    /**
+     * Runs the first step; the session backend has answered everything sent before.
+     *
+     * @param failedBefore messages of this extended-protocol batch forwarded before it was held already failed
+     */
+    void start(boolean failedBefore) {
+        failed = failedBefore;
+        next();
+    }
+
+    private void next() {
+        StitchStep step = failed ? null : steps.poll();
+        if (step == null) {
+            finish();
+        } else if (step instanceof StitchStep.OnRpc rpc) {
+            beginCall(rpc);
+        } else {
+            runOnSession(step.messages());
+        }
+    }
+
+    private void runOnSession(List<ByteBuf> messages) {
+        phase = Phase.SESSION;
+        readyForQueryOwed = send(session.sessionBackend(), messages);
+    }
+
+    /** Sends and flushes {@code messages}, which it takes; returns how many ReadyForQuery they will bring. */
+    private static int send(BackendLease backend, List<ByteBuf> messages) {
+        int readyForQuery = 0;
+        for (ByteBuf message : messages) {
+            byte type = message.getByte(message.readerIndex());
+            if (type == Query.TYPE || type == Sync.TYPE) {
+                readyForQuery++;
+            }
+            backend.write(message);
+        }
+        backend.flush();
+        return readyForQuery;
+    }
+
+    /** A frame of the session backend, answering this request. */
+    void sessionFrame(Frame frame) {
+        if (phase == Phase.SEARCH_PATH) {
+            readSearchPath(frame);
+        } else if (frame.type() == ReadyForQuery.TYPE && phase == Phase.SESSION) {
+            frame.release();
+            if (--readyForQueryOwed == 0) {
+                next();
+            }
+        } else {
+            if (frame.type() == ErrorResponse.TYPE) {
+                failed = true;
+            }
+            session.toClient(frame);
+        }
+    }
+
+    private void beginCall(StitchStep.OnRpc step) {
+        call = step;
+        callSent = false;
+        callStartedNanos = System.nanoTime();
+        TransactionStatus status = session.sessionBackend().status();
+        if (status != TransactionStatus.IDLE && settings.inTransaction() == RpcInTransaction.REJECT) {
+            reject(status);
+            return;
+        }
+        String reported = session.reportedParameter("search_path");
+        if (reported != null || status == TransactionStatus.FAILED) { // a failed transaction would refuse the query
+            acquire(reported);
+            return;
+        }
+        phase = Phase.SEARCH_PATH;
+        searchPath = null;
+        readyForQueryOwed = send(session.sessionBackend(), List.of(session.encode(new Query(READ_SEARCH_PATH))));
+    }
+
+    private void readSearchPath(Frame frame) {
+        byte type = frame.type();
+        if (type == 'D') {
+            searchPath = firstColumn(frame.body());
+        }
+        frame.release(); // an error (none is expected) leaves the RPC connection's default search_path
+        if (type == ReadyForQuery.TYPE) {
+            acquire(searchPath);
+        }
+    }
+
+    /**
+     * Refuses the RPC call of a session inside a transaction block. In an open transaction the session backend
+     * raises the error itself, so that the transaction is aborted as by any other error; in a failed one it
+     * would only say the transaction is aborted, so the proxy answers.
+     */
+    private void reject(TransactionStatus status) {
+        PgException error = PgException.error(SqlState.ACTIVE_SQL_TRANSACTION, "RPC function " + call.function()
+                        + " cannot run inside a transaction block")
+                .withHint("pgstitch runs it on a separate connection, which can neither see this transaction's"
+                        + " uncommitted work nor wait for its locks. COMMIT or ROLLBACK first"
+                        + " (or set rpc.in_transaction: isolate).");
+        endCall(RpcMetrics.Outcome.REJECTED);
+        if (status == TransactionStatus.IN_TRANSACTION) {
+            runOnSession(List.of(session.encode(new Query(raise(error)))));
+        } else {
+            session.toClient(error);
+            failed = true;
+            next();
+        }
+    }
+
+    private void acquire(String path) {
+        searchPath = path;
+        phase = Phase.ACQUIRING;
+        session.acquireRpcBackend().addListener((Future<PooledBackend> acquired) -> acquired(acquired));
+    }
+
+    private void acquired(Future<PooledBackend> acquired) {
+        if (phase != Phase.ACQUIRING) { // abandoned while waiting
+            if (acquired.isSuccess()) {
+                acquired.getNow().pool().release(acquired.getNow(), BackendPool.Release.CLEAN, 0, null);
+            }
+            return;
+        }
+        if (!acquired.isSuccess()) {
+            Throwable cause = acquired.cause();
+            session.toClient(cause instanceof PgException pg ? pg.asError() : PgException.error(
+                    SqlState.CONNECTION_FAILURE, "no RPC connection for " + call.function() + ": " + cause));
+            failed = true;
+            endCall(RpcMetrics.Outcome.ERROR);
+            next();
+            return;
+        }
+        rpcBackend = BackendLease.attach(acquired.getNow(), this, session.loop(), session.connector());
+        rpcBackend.channel().config().setAutoRead(session.clientWritable());
+        String preamble = settingsOfTheSession(rpcBackend.connection().parameters());
+        phase = preamble == null ? Phase.RPC : Phase.RPC_PREAMBLE;
+        if (preamble != null) {
+            rpcBackend.write(session.encode(new Query(preamble)));
+        }
+        parsesToSwallow = call.injectedParses();
+        callSent = true;
+        send(rpcBackend, call.messages());
+    }
+
+    /** A query setting what differs between the session and the RPC connection's startup, or null. */
+    private String settingsOfTheSession(Map<String, String> rpcStartup) {
+        StringBuilder sql = new StringBuilder();
+        for (String name : PROPAGATED) {
+            String value = name.equals("search_path") ? searchPath : session.reportedParameter(name);
+            if (value != null && !value.equals(rpcStartup.get(name))) {
+                sql.append(sql.isEmpty() ? "SELECT " : ", ")
+                        .append("pg_catalog.set_config(").append(literal(name)).append(", ").append(literal(value))
+                        .append(", false)");
+            }
+        }
+        return sql.isEmpty() ? null : sql.toString();
+    }
+
+    /** A frame of the RPC connection. */
+    @Override
+    public void backendFrame(Frame frame) {
+        byte type = frame.type();
+        if (phase == Phase.RPC_PREAMBLE) {
+            if (type == ReadyForQuery.TYPE) {
+                phase = Phase.RPC;
+            } else if (type == ErrorResponse.TYPE) {
+                failed = true;
+                session.toClient(downgraded(frame));
+                return;
+            }
+            frame.release();
+        } else if (phase != Phase.RPC) {
+            frame.release();
+        } else if (type == ReadyForQuery.TYPE) {
+            frame.release();
+            BackendLease done = rpcBackend;
+            rpcBackend = null;
+            done.giveBack(false);
+            endCall(failed ? RpcMetrics.Outcome.ERROR : RpcMetrics.Outcome.OK);
+            next();
+        } else if (type == 'S' || type == 'A') {
+            frame.release(); // the RPC connection's own parameter changes and notifications are not the client's
+        } else if (type == '1' && parsesToSwallow > 0) {
+            parsesToSwallow--; // the ParseComplete of a Parse the proxy replayed
+            frame.release();
+        } else if (type == ErrorResponse.TYPE) {
+            failed = true;
+            session.toClient(downgraded(frame));
+        } else {
+            session.toClient(frame);
+        }
+    }
+
+    @Override
+    public void backendReadComplete() {
+        session.flushClient();
+    }
+
+    @Override
+    public void backendWritabilityChanged(boolean writable) {
+        // a call is a few small messages: nothing to hold back
+    }
+
+    @Override
+    public void backendClosed() {
+        if (rpcBackend == null || phase == Phase.DONE) {
+            return;
+        }
+        if (!failed) {
+            session.toClient(PgException.error(SqlState.CONNECTION_FAILURE, "RPC connection to "
+                    + rpcBackend.connection().describe() + " closed unexpectedly during " + call.function()));
+            failed = true;
+        }
+        BackendLease lost = rpcBackend;
+        rpcBackend = null;
+        lost.giveBack(true);
+        endCall(RpcMetrics.Outcome.ERROR);
+        next();
+    }
+
+    @Override
+    public void backendFailed(Throwable cause) {
+        if (rpcBackend != null) {
+            rpcBackend.channel().close(); // backendClosed() then tells the client
+        }
+    }
+
+    /** Forwards the client's cancel to the RPC call under way, if any. */
+    void cancel() {
+        if (rpcBackend != null) {
+            rpcBackend.cancel(session.loop());
+        }
+    }
+
+    void clientWritabilityChanged(boolean writable) {
+        if (rpcBackend != null) {
+            rpcBackend.channel().config().setAutoRead(writable);
+        }
+    }
+
+    /** The client left: releases what was not sent; an RPC call under way is cancelled by its pool release. */
+    void abandon() {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        phase = Phase.DONE;
+        steps.forEach(StitchStep::release);
+        steps.clear();
+        if (rpcBackend != null) {
+            rpcBackend.giveBack(false);
+            rpcBackend = null;
+        }
+        if (call != null) {
+            endCall(RpcMetrics.Outcome.ERROR);
+        }
+    }
+
+    private void endCall(RpcMetrics.Outcome outcome) {
+        if (!callSent) {
+            call.release();
+        }
+        metrics.record(outcome, Duration.ofNanos(System.nanoTime() - callStartedNanos));
+        call = null;
+    }
+
+    private void finish() {
+        phase = Phase.DONE;
+        steps.forEach(StitchStep::release);
+        steps.clear();
+        session.toClient(ReadyForQuery.of(session.sessionBackend().status()));
+        session.flushClient();
+        session.stitchedRequestDone();
+    }
+
+    /** An RPC connection's FATAL ends its call, not the client's session: the client sees it as an ERROR. */
+    private ByteBuf downgraded(Frame frame) {
+        ErrorResponse error = ErrorResponse.decode(frame.body());
+        if (!error.isFatal()) {
+            return frame.content();
+        }
+        frame.release();
+        Map<Character, String> fields = new LinkedHashMap<>(error.fields());
+        fields.replace(ErrorField.SEVERITY, "ERROR");
+        fields.replace(ErrorField.SEVERITY_NONLOCALIZED, "ERROR");
+        return session.encode(new ErrorResponse(fields));
+    }
+
+    /** The first column of a DataRow body, or null. */
+    private static String firstColumn(ByteBuf row) {
+        int start = row.readerIndex();
+        if (row.readableBytes() < 6 || row.getShort(start) < 1) {
+            return null;
+        }
+        int length = row.getInt(start + 2);
+        return length < 0 || length > row.readableBytes() - 6 ? null
+                : row.toString(start + 6, length, StandardCharsets.UTF_8);
+    }
+
+    /** A DO block that raises {@code error} with its SQLSTATE, message and hint. */
+    static String raise(PgException error) {
+        return "DO $pgstitch$BEGIN RAISE EXCEPTION USING ERRCODE = '" + error.sqlState() + "', MESSAGE = "
+                + literal(error.getMessage()) + ", HINT = " + literal(error.hint()) + "; END$pgstitch$";
+    }
+
+    /**
+     * An escape-string literal with no quote, backslash or dollar sign left in it, so that it is safe inside
+     * any quoting and under either standard_conforming_strings.
+     */
+    static String literal(String value) {
+        StringBuilder out = new StringBuilder(value.length() + 3).append("E'");
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '\'' -> out.append("\\x27");
+                case '\\' -> out.append("\\\\");
+                case '$' -> out.append("\\x24");
+                default -> out.append(c);
+            }
+        }
+        return out.append('\'').toString();
+    }
+}
