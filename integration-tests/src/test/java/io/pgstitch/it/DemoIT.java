@@ -22,11 +22,16 @@ class DemoIT {
         Psql.assumeAvailable();
         try (Demo demo = Demo.start(PostgresBinaries.resolve(), 0, dir)) {
             List<String> commands = demo.tryThis();
-            assertThat(commands).hasSize(4);
+            assertThat(commands).hasSize(5);
             assertThat(shell(commands.get(0)).stdout()).contains("tenant_a | shard1").contains(" tenant_a ");
             assertThat(shell(commands.get(1)).stdout()).contains("tenant_b | shard2").contains(" tb_db ");
             assertThat(shell(commands.get(2)).stdout()).contains("org_acme | shard2");
-            ProcessResult refused = shell(commands.get(3));
+            List<String> pids = java.util.regex.Pattern.compile("(session|rpc connection), pid \\d+")
+                    .matcher(shell(commands.get(3)).stdout()).results().map(match -> match.group()).toList();
+            assertThat(pids).hasSize(3);
+            assertThat(pids.get(0)).startsWith("session").isEqualTo(pids.get(2));
+            assertThat(pids.get(1)).startsWith("rpc connection").isNotEqualTo(pids.get(0).replace("session", "rpc"));
+            ProcessResult refused = shell(commands.get(4));
             assertThat(refused.exitCode()).isNotZero();
             assertThat(refused.stderr()).contains("database \"nobody_routes_me\" is not routed by pgstitch");
         }

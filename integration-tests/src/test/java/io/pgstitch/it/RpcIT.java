@@ -5,6 +5,8 @@ import io.pgstitch.it.support.PostgresCluster;
 import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
+import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.pool.PoolKey;
 import io.pgstitch.proxy.session.RpcMetrics;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -371,7 +373,7 @@ class RpcIT {
             } finally {
                 clients.shutdownNow();
             }
-            assertThat(small.server().pools().pools()).filteredOn(pool -> pool.key().purpose().name().equals("RPC"))
+            assertThat(small.server().pools().pools()).filteredOn(pool -> pool.key().purpose() == PoolKey.Purpose.RPC)
                     .singleElement().satisfies(pool -> assertThat(pool.openConnections()).isLessThanOrEqualTo(4));
             assertThat(small.server().meters().get("pgstitch.rpc.calls").tag("outcome", "ok").timer().count())
                     .isEqualTo(20);
@@ -395,6 +397,33 @@ class RpcIT {
             }
             assertThat(tiny.server().meters().get("pgstitch.rpc.calls").tag("outcome",
                     RpcMetrics.Outcome.ERROR.name().toLowerCase()).timer().count()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aCancelWhileWaitingForAnRpcConnectionStopsTheCall() throws Exception {
+        try (TestProxy tiny = TestProxy.start(config(cluster.shard(1).port(), "pool_size: 1, timeout: 60s"));
+             Connection holder = tiny.connect(DB); Connection waiter = tiny.connect(DB);
+             Statement waiting = waiter.createStatement()) {
+            ExecutorService background = Executors.newFixedThreadPool(2);
+            try {
+                Future<String> holding = background.submit(() -> scalar(holder, "select iasql_sleep(3)"));
+                awaitRunning("select iasql_sleep(3)");
+                Future<?> call = background.submit(() -> waiting.executeQuery("select iasql_noop()"));
+                BackendPool rpcPool = tiny.server().pools().pools().stream()
+                        .filter(pool -> pool.key().purpose() == PoolKey.Purpose.RPC).findFirst().orElseThrow();
+                for (int i = 0; i < 400 && rpcPool.waiting() == 0; i++) {
+                    Thread.sleep(10);
+                }
+                assertThat(rpcPool.waiting()).as("the call waits for the only RPC connection").isEqualTo(1);
+                waiting.cancel();
+                assertThatThrownBy(() -> call.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(SQLException.class)
+                        .cause().satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("57014"));
+                assertThat(holding.get(30, TimeUnit.SECONDS)).isEqualTo("slept");
+                assertThat(scalar(waiter, "select iasql_noop()")).isEqualTo("ok");
+            } finally {
+                background.shutdownNow();
+            }
         }
     }
 

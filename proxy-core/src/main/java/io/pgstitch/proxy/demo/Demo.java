@@ -69,6 +69,10 @@ public final class Demo implements AutoCloseable {
         shard.createDatabase(database);
         shard.execute(database, "CREATE TABLE whoami AS SELECT '" + tenant + "'::text AS tenant, '" + shardName
                 + "'::text AS shard");
+        // RPC functions (rpc.functions: iasql_*): pgstitch runs their calls on connections of their own
+        shard.execute(database, "CREATE FUNCTION iasql_backend() RETURNS text LANGUAGE sql"
+                + " AS $$ SELECT 'rpc connection, pid ' || pg_backend_pid() $$;"
+                + " CREATE FUNCTION iasql_noop() RETURNS text LANGUAGE sql AS $$ SELECT 'ok' $$");
     }
 
     private static String config(int port, int shard1Port, int shard2Port) {
@@ -108,6 +112,8 @@ public final class Demo implements AutoCloseable {
                 psql + "tenant_a\" -c 'select * from whoami'" + where,
                 psql + "tenant_b\" -c 'select * from whoami'" + where,
                 psql + "org_acme\" -c 'select * from whoami'",
+                psql + "tenant_a\" -c 'select $$session, pid $$ || pg_backend_pid();"
+                        + " select iasql_backend(); select $$session, pid $$ || pg_backend_pid()'   # stitched",
                 psql + "nobody_routes_me\" -c 'select 1'     # refused: not routed");
     }
 

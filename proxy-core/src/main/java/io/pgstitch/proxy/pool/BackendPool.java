@@ -269,6 +269,11 @@ public final class BackendPool {
         return inUse;
     }
 
+    /** Acquisitions queued for a connection of this full pool. */
+    public synchronized int waiting() {
+        return waiters.size();
+    }
+
     /** Closes idle connections and refuses to keep released ones; waiters fail. */
     void close() {
         List<PooledBackend> all = new ArrayList<>();

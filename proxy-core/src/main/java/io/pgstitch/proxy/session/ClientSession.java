@@ -224,7 +224,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             relayToBackend(pending.poll());
         }
         backend.flush();
-        client.config().setAutoRead(stitched == null);
+        resumeReading();
+    }
+
+    /**
+     * Reads the client again unless frames wait behind a stitched request (they are read only when it is answered)
+     * or the backend cannot take more.
+     */
+    private void resumeReading() {
+        client.config().setAutoRead(pending.isEmpty() && backend.channel().isWritable());
     }
 
     private void queue(Frame frame) {
@@ -329,7 +337,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void backendWritabilityChanged(boolean writable) {
         if (state == State.READY) {
-            client.config().setAutoRead(writable && stitched == null);
+            client.config().setAutoRead(writable && pending.isEmpty());
         }
     }
 
@@ -435,7 +443,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (state == State.READY) {
             backend.flush();
-            client.config().setAutoRead(stitched == null && backend.channel().isWritable());
+            resumeReading();
         }
     }
 

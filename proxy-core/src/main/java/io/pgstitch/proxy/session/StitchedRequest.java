@@ -73,6 +73,8 @@ final class StitchedRequest implements BackendListener {
     private String searchPath;
     private BackendLease rpcBackend;
     private int parsesToSwallow;
+    /** The client cancelled before the call reached an RPC connection: it must not start. */
+    private boolean cancelled;
 
     StitchedRequest(ClientSession session, List<StitchStep> steps, RpcSettings settings, RpcMetrics metrics) {
         this.session = session;
@@ -206,10 +208,15 @@ final class StitchedRequest implements BackendListener {
             }
             return;
         }
-        if (!acquired.isSuccess()) {
+        if (cancelled && acquired.isSuccess()) {
+            acquired.getNow().pool().release(acquired.getNow(), BackendPool.Release.CLEAN, 0, null);
+        }
+        if (cancelled || !acquired.isSuccess()) {
             Throwable cause = acquired.cause();
-            session.toClient(cause instanceof PgException pg ? pg.asError() : PgException.error(
-                    SqlState.CONNECTION_FAILURE, "no RPC connection for " + call.function() + ": " + cause));
+            session.toClient(cancelled ? PgException.error(SqlState.QUERY_CANCELED,
+                    "canceling statement due to user request") : cause instanceof PgException pg ? pg.asError()
+                    : PgException.error(SqlState.CONNECTION_FAILURE, "no RPC connection for " + call.function()
+                    + ": " + cause));
             failed = true;
             endCall(RpcMetrics.Outcome.ERROR);
             next();
@@ -310,10 +317,12 @@ final class StitchedRequest implements BackendListener {
         }
     }
 
-    /** Forwards the client's cancel to the RPC call under way, if any. */
+    /** Forwards the client's cancel to the RPC call under way, or stops one still waiting for its connection. */
     void cancel() {
         if (rpcBackend != null) {
             rpcBackend.cancel(session.loop());
+        } else if (phase == Phase.SEARCH_PATH || phase == Phase.ACQUIRING) {
+            cancelled = true;
         }
     }
 
