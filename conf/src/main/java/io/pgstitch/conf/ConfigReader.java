@@ -80,9 +80,9 @@ final class ConfigReader {
     }
 
     private AuthConfig auth(JsonNode node) {
-        keys(node, "auth", "method", "users_file");
+        keys(node, "auth", "method", "users_file", "auth_timeout");
         return new AuthConfig(enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST),
-                path(node, "auth", "users_file"));
+                path(node, "auth", "users_file"), duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)));
     }
 
     private AdminConfig admin(JsonNode node) {

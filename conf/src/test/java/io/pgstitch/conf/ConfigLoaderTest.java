@@ -68,7 +68,10 @@ class ConfigLoaderTest {
         ProxyConfig config = parse(DESIGN_EXAMPLE);
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
                 ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0, Duration.ofSeconds(30)));
-        assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt")));
+        assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt"),
+                Duration.ofSeconds(15)));
+        assertThat(parse("auth: { auth_timeout: 2s }\nshards: { a: { user: u } }").auth().timeout())
+                .isEqualTo(Duration.ofSeconds(2));
         assertThat(config.admin()).isEqualTo(new AdminConfig(List.of("admin"), new HttpEndpoint("127.0.0.1", 9930)));
         assertThat(config.shards()).containsOnlyKeys("shard1", "shard2");
         assertThat(config.shards().get("shard1")).isEqualTo(new ShardConfig("shard1", "127.0.0.1", 5432, "postgres",

@@ -183,4 +183,16 @@ class StartupIT extends ProxiedTest {
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
+
+    @Test
+    void aClientThatNeverSendsItsStartupPacketIsClosedAfterAuthTimeout() throws Exception {
+        try (TestProxy impatient = TestProxy.start(TestProxy.standardRoutes(cluster)
+                .replace("auth: { method: trust }", "auth: { method: trust, auth_timeout: 300ms }"));
+             RawClient client = RawClient.connect(impatient.port())) {
+            RawClient.Message error = client.read(); // blocks until the proxy gives up on us
+            assertThat(error.sqlState()).isEqualTo("57014");
+            assertThat(error.message()).isEqualTo("canceling authentication due to timeout");
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -138,31 +139,78 @@ class TlsIT extends ProxiedTest {
         }
     }
 
+    @Test
+    void pgjdbcWithDirectTls() throws Exception {
+        Properties props = new Properties();
+        props.setProperty("sslmode", "verify-full");
+        props.setProperty("sslrootcert", cert.toString());
+        props.setProperty("sslNegotiation", "direct");
+        try (Connection connection = tlsProxy.connect("tenant_a", props);
+             ResultSet rs = connection.createStatement().executeQuery("select tenant from whoami")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("tenant_a");
+        }
+    }
+
+    @Test
+    void directTlsWithAlpnPostgresqlLogsIn() throws Exception {
+        try (RawClient client = RawClient.wrap(directTls("postgresql"))) {
+            client.sendStartup(Map.of("user", "postgres", "database", "tenant_a"));
+            assertThat(client.readUntil('Z').type()).isEqualTo('Z');
+        }
+    }
+
+    @Test
+    void directTlsWithoutAlpnIsRefused() throws Exception {
+        try (RawClient client = RawClient.wrap(directTls(null))) {
+            RawClient.Message error = client.read();
+            assertThat(error.sqlState()).isEqualTo("08P01");
+            assertThat(error.message()).contains("without ALPN");
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    /** A TLS connection opened directly, without SSLRequest, offering {@code alpn} (none when null). */
+    private SSLSocket directTls(String alpn) throws Exception {
+        SSLSocket tls = (SSLSocket) trustAll().getSocketFactory().createSocket("127.0.0.1", tlsProxy.port());
+        if (alpn != null) {
+            SSLParameters parameters = tls.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {alpn});
+            tls.setSSLParameters(parameters);
+        }
+        tls.startHandshake();
+        return tls;
+    }
+
     /** The serial of the certificate a new TLS connection is shown: SSLRequest, 'S', handshake. */
     private BigInteger peerSerial() throws Exception {
         try (Socket plain = new Socket("127.0.0.1", tlsProxy.port())) {
             plain.getOutputStream().write(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
             assertThat(plain.getInputStream().read()).isEqualTo('S');
-            SSLContext trustAll = SSLContext.getInstance("TLS");
-            trustAll.init(null, new TrustManager[] {new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, new SecureRandom());
-            try (SSLSocket tls = (SSLSocket) trustAll.getSocketFactory().createSocket(plain, "127.0.0.1",
+            try (SSLSocket tls = (SSLSocket) trustAll().getSocketFactory().createSocket(plain, "127.0.0.1",
                     tlsProxy.port(), false)) {
                 tls.startHandshake();
                 return ((X509Certificate) tls.getSession().getPeerCertificates()[0]).getSerialNumber();
             }
         }
+    }
+
+    private static SSLContext trustAll() throws Exception {
+        SSLContext trustAll = SSLContext.getInstance("TLS");
+        trustAll.init(null, new TrustManager[] {new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, new SecureRandom());
+        return trustAll;
     }
 }

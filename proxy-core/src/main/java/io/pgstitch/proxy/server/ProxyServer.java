@@ -22,6 +22,7 @@ import io.pgstitch.proxy.session.ClientTls;
 import io.pgstitch.tls.ServerTls;
 import io.pgstitch.proxy.session.CancelRegistry;
 import io.pgstitch.proxy.session.ClientSession;
+import io.pgstitch.proxy.session.DirectTlsDetector;
 import io.pgstitch.proxy.session.RpcMetrics;
 import io.pgstitch.proxy.session.RpcSettings;
 import io.pgstitch.proxy.session.SessionContext;
@@ -65,7 +66,8 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         SessionContext context = new SessionContext(routes::get, clientTls(initial.listen().tls()), limits,
-                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters));
+                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
+                () -> config.get().auth().timeout());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -78,6 +80,9 @@ public final class ProxyServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         clients.add(ch);
+                        if (context.tls().offered()) {
+                            ch.pipeline().addLast("direct-tls", new DirectTlsDetector(context.tls().contexts()));
+                        }
                         FrontendFrameDecoder decoder = new FrontendFrameDecoder();
                         ch.pipeline().addLast("frames", decoder);
                         ch.pipeline().addLast("session", new ClientSession(context, decoder));

@@ -9,8 +9,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.FrontendFrameDecoder;
@@ -32,13 +34,16 @@ import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PoolKey;
 import io.pgstitch.proxy.pool.PooledBackend;
+import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection, from its first byte to its close: startup, routing by database ID, a backend from
@@ -86,6 +91,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean tlsActive;
     private boolean backendSentFatal;
     private boolean clientViolatedProtocol;
+    private ScheduledFuture<?> loginTimer;
     /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and search_path. */
     private final Map<String, String> reported = new HashMap<>();
     private RpcSettings rpc;
@@ -107,12 +113,22 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (next.ordinal() < state.ordinal()) {
             throw new IllegalStateException("session cannot go from " + state + " to " + next);
         }
+        if (state == State.STARTUP && next != State.STARTUP && loginTimer != null) {
+            loginTimer.cancel(false);
+        }
         state = next;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        // A client that never finishes its startup must not hold a connection slot forever.
+        Duration timeout = context.authTimeout().get();
+        loginTimer = ctx.executor().schedule(() -> {
+            if (state == State.STARTUP) {
+                fatal(PgException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
     }
 
@@ -162,9 +178,29 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
         }
         // startTls: the handler lets the first write, our 'S', through in plaintext
-        ctx.pipeline().addFirst("tls", new SslHandler(context.tls().contexts().get().newEngine(ctx.alloc()), true));
+        ctx.pipeline().addFirst(DirectTlsDetector.TLS_HANDLER,
+                new SslHandler(context.tls().contexts().get().newEngine(ctx.alloc()), true));
         tlsActive = true;
         ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('S'), ctx.voidPromise());
+    }
+
+    /**
+     * A TLS handshake that completes without our SSLRequest answer was direct TLS ({@link DirectTlsDetector}):
+     * as PostgreSQL 17, pgstitch then requires ALPN "postgresql", so that a TLS connection meant for another
+     * protocol cannot be replayed at it.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof SslHandshakeCompletionEvent handshake && handshake.isSuccess() && !tlsActive) {
+            tlsActive = true;
+            String protocol = ctx.pipeline().get(SslHandler.class).applicationProtocol();
+            if (!ServerTls.ALPN_POSTGRESQL.equals(protocol)) {
+                clientViolatedProtocol = true;
+                fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "received direct SSL connection request without ALPN protocol negotiation extension"));
+            }
+        }
+        super.userEventTriggered(ctx, event);
     }
 
     private void login(ChannelHandlerContext ctx, StartupMessage message) {
