@@ -65,10 +65,11 @@ final class ConfigReader {
         keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database",
                 "shutdown_timeout");
         JsonNode tls = child(node, "listen", "tls");
-        keys(tls, "listen.tls", "mode", "cert", "key");
+        keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
                 enumValue(tls, "listen.tls", "mode", ListenTlsMode.class, ListenTlsMode.PREFER),
-                path(tls, "listen.tls", "cert"), path(tls, "listen.tls", "key"));
+                path(tls, "listen.tls", "cert"), path(tls, "listen.tls", "key"),
+                string(tls, "listen.tls", "key_passphrase", null));
         if ((tlsConfig.cert() == null) != (tlsConfig.key() == null)) {
             problems.add("listen.tls: cert and key must be given together");
         }

@@ -170,6 +170,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theKeyPassphraseComesFromTheEnvironmentAndIsNeverPrinted() throws Exception {
+        ListenTlsConfig tls = parse("""
+                listen: { tls: { cert: a.crt, key: a.key, key_passphrase: '${SHARD1_PASSWORD}' } }
+                shards: { a: { user: u } }
+                """).listen().tls();
+        assertThat(tls.keyPassphrase()).isEqualTo("s3cret");
+        assertThat(tls.toString()).doesNotContain("s3cret").contains("keyPassphrase=***");
+    }
+
+    @Test
     void missingEnvironmentVariable() {
         assertThat(problems("shards: { shard1: { user: u, password: '${NOT_SET_ANYWHERE}' } }"))
                 .containsExactly("shards.shard1.password: environment variable NOT_SET_ANYWHERE is not set");

@@ -1,11 +1,18 @@
 package io.pgstitch.it;
 
+import io.pgstitch.conf.ConfigLoader;
+import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
+import io.pgstitch.proxy.server.ProxyServer;
 import io.pgstitch.tls.CertificateAndKey;
 import io.pgstitch.tls.SelfSignedCertificates;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
+import org.bouncycastle.operator.OutputEncryptor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,6 +23,7 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
+
 import java.io.IOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
@@ -27,6 +35,7 @@ import java.nio.file.attribute.FileTime;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.Map;
@@ -136,6 +145,28 @@ class TlsIT extends ProxiedTest {
             try (ResultSet rs = open.createStatement().executeQuery("select 1")) {
                 assertThat(rs.next()).as("the open connection goes on").isTrue();
             }
+        }
+    }
+
+    @Test
+    void anEncryptedKeyIsReadWithThePassphraseFromTheEnvironment() throws Exception {
+        CertificateAndKey generated = SelfSignedCertificates.forLocalhost(new SecureRandom());
+        Path encryptedCert = dir.resolve("enc.crt");
+        Path encryptedKey = dir.resolve("enc.key");
+        Files.writeString(encryptedCert, pem(generated.leaf()));
+        OutputEncryptor encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
+                .setProvider(new BouncyCastleProvider()).setPassword("open sesame".toCharArray()).build();
+        Files.writeString(encryptedKey, pem(new JcaPKCS8Generator(generated.key(), encryptor)));
+        String yaml = TestProxy.standardRoutes(cluster).replace("listen: { host: 127.0.0.1, port: 0 }",
+                "listen: { host: 127.0.0.1, port: 0, tls: { mode: require, cert: '" + encryptedCert + "', key: '"
+                        + encryptedKey + "', key_passphrase: '${KEY_PASSPHRASE}' } }");
+        ProxyConfig config = ConfigLoader.parse(yaml, dir, Map.of("KEY_PASSPHRASE", "open sesame")::get);
+        try (ProxyServer server = ProxyServer.start(config);
+             Connection connection = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port()
+                     + "/tenant_a?user=postgres&sslmode=verify-full&sslrootcert=" + encryptedCert);
+             ResultSet rs = connection.createStatement().executeQuery("select tenant from whoami")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("tenant_a");
         }
     }
 

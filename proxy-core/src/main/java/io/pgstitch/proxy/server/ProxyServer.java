@@ -109,7 +109,8 @@ public final class ProxyServer implements AutoCloseable {
         }
         try {
             ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom())
-                    : ServerTls.fromFiles(config.cert(), config.key(), null);
+                    : ServerTls.fromFiles(config.cert(), config.key(),
+                    config.keyPassphrase() == null ? null : config.keyPassphrase().toCharArray());
             return new ClientTls(config.mode(), tls);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("listen.tls: " + e.getMessage(), e);
