@@ -131,6 +131,23 @@ class TlsIT extends ProxiedTest {
     }
 
     @Test
+    void plaintextQueuedBehindAGssEncRequestIsRefusedUnread() throws Exception {
+        try (RawClient client = RawClient.connect(tlsProxy.port())) {
+            byte[] request = ByteBuffer.allocate(8).putInt(8).putInt(80877104).array();
+            byte[] startup = RawClient.startupPacket(196608,
+                    RawClient.parameters(Map.of("user", "postgres", "database", "tenant_a")));
+            byte[] both = new byte[8 + startup.length];
+            System.arraycopy(request, 0, both, 0, 8);
+            System.arraycopy(startup, 0, both, 8, startup.length);
+            client.send(both);
+            RawClient.Message error = client.read();
+            assertThat(error.sqlState()).isEqualTo("08P01");
+            assertThat(error.message()).contains("unencrypted data after GSSAPI encryption request");
+            assertThat(client.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
     void aChangedCertificateServesNewConnectionsWhileOpenOnesGoOn() throws Exception {
         Properties props = new Properties();
         props.setProperty("sslmode", "require");

@@ -146,6 +146,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (msg instanceof SslRequest) {
             startTls(ctx);
         } else if (msg instanceof GssEncRequest) {
+            // As PostgreSQL: bytes sent behind the request, before its answer, were never meant to be read.
+            if (decoder.hasBufferedInput()) {
+                throw PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "received unencrypted data after GSSAPI encryption request");
+            }
             // GSS encryption is not offered: 'N' tells libpq to go on, with an SSLRequest or in plaintext.
             ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'), ctx.voidPromise());
         } else if (msg instanceof CancelRequest cancel) {
@@ -170,12 +175,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (tlsActive) {
             throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "SSLRequest received on an encrypted connection");
         }
+        if (decoder.hasBufferedInput()) { // checked whatever the answer, as PostgreSQL does
+            throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+        }
         if (!context.tls().offered()) {
             ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'), ctx.voidPromise());
             return;
-        }
-        if (decoder.hasBufferedInput()) {
-            throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
         }
         // startTls: the handler lets the first write, our 'S', through in plaintext
         ctx.pipeline().addFirst(DirectTlsDetector.TLS_HANDLER,
