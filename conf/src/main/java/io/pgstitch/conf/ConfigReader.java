@@ -118,7 +118,7 @@ final class ConfigReader {
             if (!mapping(shard, path)) {
                 continue;
             }
-            keys(shard, path, "host", "port", "user", "password", "tls", "pool");
+            keys(shard, path, "host", "port", "user", "password", "tls", "tls_ca", "pool");
             JsonNode pool = child(shard, path, "pool");
             keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime", "connect_timeout",
                     "wait_timeout", "server_reset_query");
@@ -126,10 +126,15 @@ final class ConfigReader {
             if (user == null || user.isEmpty()) {
                 problems.add(path + ".user: required (the user pgstitch logs in to this shard as)");
             }
+            ShardTlsMode tls = enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE);
+            Path tlsCa = path(shard, path, "tls_ca");
+            if (tls.verifies() && tlsCa == null) {
+                problems.add(path + ".tls_ca: required with tls: " + tls.spelling()
+                        + " (the CA file the shard's certificate must chain to)");
+            }
             shards.put(name, new ShardConfig(name, nonEmpty(shard, path, "host", "127.0.0.1"),
                     integer(shard, path, "port", 5432, 1, 65535), user, string(shard, path, "password", null),
-                    enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE),
-                    pool(pool, path + ".pool")));
+                    tls, tlsCa, pool(pool, path + ".pool")));
         }
         return shards;
     }

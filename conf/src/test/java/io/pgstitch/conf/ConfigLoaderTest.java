@@ -180,6 +180,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void verifyingShardTlsNeedsACaFile() throws Exception {
+        assertThat(problems("shards: { a: { user: u, tls: verify-full } }")).containsExactly(
+                "shards.a.tls_ca: required with tls: verify-full (the CA file the shard's certificate must chain to)");
+        assertThat(parse("shards: { a: { user: u, tls: verify-ca, tls_ca: ca.pem } }").shards().get("a").tlsCa())
+                .isEqualTo(BASE.resolve("ca.pem"));
+    }
+
+    @Test
     void missingEnvironmentVariable() {
         assertThat(problems("shards: { shard1: { user: u, password: '${NOT_SET_ANYWHERE}' } }"))
                 .containsExactly("shards.shard1.password: environment variable NOT_SET_ANYWHERE is not set");

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Opens logged-in connections to shards on a given event loop (the client's, so that relaying between the
- * two never crosses threads), and sends CancelRequests to them.
+ * two never crosses threads), over TLS when the shard's {@code tls} asks for it, and sends CancelRequests to them.
  */
 public final class BackendConnector {
 
@@ -38,6 +38,7 @@ public final class BackendConnector {
     private static final int CANCEL_TIMEOUT_SECONDS = 5;
 
     private final Class<? extends SocketChannel> channelClass;
+    private final ShardTls tls = new ShardTls();
 
     public BackendConnector(Class<? extends SocketChannel> channelClass) {
         this.channelClass = channelClass;
@@ -70,6 +71,9 @@ public final class BackendConnector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (shard.tls().negotiates()) {
+                            ch.pipeline().addLast("negotiate", new ShardTlsNegotiation(shard, tls, promise));
+                        }
                         ch.pipeline().addLast("frames", new BackendFrameDecoder());
                         ch.pipeline().addLast("startup", new BackendStartup(shard, startup, promise));
                     }

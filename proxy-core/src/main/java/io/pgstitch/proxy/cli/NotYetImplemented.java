@@ -5,7 +5,6 @@ import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.PoolMode;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.ShardConfig;
-import io.pgstitch.conf.ShardTlsMode;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +30,6 @@ final class NotYetImplemented {
             if (shard.pool().mode() != PoolMode.SESSION) {
                 problems.add(path + ".pool.mode: only \"session\" is implemented in this version, got \""
                         + shard.pool().mode().spelling() + "\"");
-            }
-            if (shard.tls() != ShardTlsMode.DISABLE && shard.tls() != ShardTlsMode.PREFER) {
-                problems.add(path + ".tls: \"" + shard.tls().spelling() + "\" needs TLS to the shard, which this "
-                        + "version does not implement yet");
             }
         }
         if (!problems.isEmpty()) {
