@@ -211,6 +211,8 @@ class RpcIT {
                         .isInstanceOfSatisfying(SQLException.class,
                                 e -> assertThat(e.getSQLState()).isEqualTo("22012"));
                 assertThat(engine.count("SELECT count(*) FROM jobs")).as("the RPC call never ran").isEqualTo(jobs);
+                assertThat(scalar(connection, "select 'the session backend answers'"))
+                        .isEqualTo("the session backend answers");
                 assertThat(scalar(connection, "select iasql_noop()")).isEqualTo("ok");
             }
         }

@@ -260,7 +260,7 @@ final class RpcRouter {
     private List<StitchStep> planBatch(List<Held> batch) {
         List<StitchStep> steps = new ArrayList<>();
         if (heldAfterForwarded) {
-            steps.add(new StitchStep.OnSession(List.of(encode(Sync.INSTANCE))));
+            steps.add(new StitchStep.OnSession(List.of(encode(Sync.INSTANCE)), true));
         }
         List<Held> segment = new ArrayList<>();
         for (Held message : batch) {

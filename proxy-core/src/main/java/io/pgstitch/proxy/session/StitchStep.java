@@ -17,8 +17,18 @@ sealed interface StitchStep {
         messages().forEach(ReferenceCountUtil::safeRelease);
     }
 
-    /** Runs on the client's session backend. */
-    record OnSession(List<ByteBuf> messages) implements StitchStep {
+    /**
+     * Runs on the client's session backend.
+     *
+     * @param evenAfterError it must run even when the request has already failed: the Sync that ends messages
+     *                       forwarded before the batch was held, without which the backend would go on
+     *                       skipping the client's next messages
+     */
+    record OnSession(List<ByteBuf> messages, boolean evenAfterError) implements StitchStep {
+
+        OnSession(List<ByteBuf> messages) {
+            this(messages, false);
+        }
     }
 
     /**

@@ -98,7 +98,12 @@ final class StitchedRequest implements BackendListener {
     }
 
     private void next() {
-        StitchStep step = failed ? null : steps.poll();
+        StitchStep step = steps.poll();
+        while (failed && step != null
+                && !(step instanceof StitchStep.OnSession onSession && onSession.evenAfterError())) {
+            step.release(); // the first error stopped the request
+            step = steps.poll();
+        }
         if (step == null) {
             finish();
         } else if (step instanceof StitchStep.OnRpc rpc) {

@@ -75,7 +75,8 @@ class RpcRouterTest {
     /** A step as text: where it runs, then each message's type (and a Query's text, a Parse's statement). */
     private static String describe(StitchStep step) {
         StringBuilder out = new StringBuilder(step instanceof StitchStep.OnRpc rpc
-                ? "rpc(" + rpc.function() + ", injected " + rpc.injectedParses() + ")" : "session");
+                ? "rpc(" + rpc.function() + ", injected " + rpc.injectedParses() + ")"
+                : ((StitchStep.OnSession) step).evenAfterError() ? "session!" : "session");
         for (ByteBuf message : step.messages()) {
             char type = (char) message.getByte(message.readerIndex());
             ByteBuf body = message.slice(message.readerIndex() + 5, message.readableBytes() - 5);
@@ -142,7 +143,7 @@ class RpcRouterTest {
         assertThat(route(router, frame(new Execute("", 0)))).isEqualTo(Routing.HELD);
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         assertThat(plan(router)).map(RpcRouterTest::describe).containsExactly(
-                "session S", // ends the INSERT forwarded before the batch was held
+                "session! S", // ends the INSERT forwarded before the batch was held, even if it failed
                 "rpc(iasql_apply, injected 0) P[] B[] D E S",
                 "session P[] B[] E S");
         assertThat(route(router, frame(Sync.INSTANCE))).as("nothing held any more").isEqualTo(Routing.PASS);
