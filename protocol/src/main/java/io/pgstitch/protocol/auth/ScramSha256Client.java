@@ -3,54 +3,106 @@ package io.pgstitch.protocol.auth;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.List;
 
 /**
- * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL runs it: no channel binding ("n,,"),
- * an empty user name in client-first (the server uses the startup packet's), the password as UTF-8 bytes.
+ * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL runs it: an empty user name in
+ * client-first (the server uses the startup packet's), the password as UTF-8 bytes, and optionally
+ * SCRAM-SHA-256-PLUS with {@code tls-server-end-point} channel binding (RFC 5929), which ties the proof to the
+ * TLS connection so that a man in the middle cannot relay it.
  *
  * <pre>
- * client-first  n,,n=,r=CLIENT_NONCE
+ * client-first  GS2_HEADER n=,r=CLIENT_NONCE           GS2_HEADER: n,, | y,, | p=tls-server-end-point,,
  * server-first  r=CLIENT_NONCE+SERVER_NONCE,s=SALT_BASE64,i=ITERATIONS
- * client-final  c=biws,r=NONCE,p=PROOF_BASE64
+ * client-final  c=BASE64(GS2_HEADER + CBIND_DATA),r=NONCE,p=PROOF_BASE64
  * server-final  v=SERVER_SIGNATURE_BASE64   (or e=ERROR)
  * </pre>
  */
 public final class ScramSha256Client {
 
     public static final String MECHANISM = "SCRAM-SHA-256";
-    private static final String GS2_HEADER = "n,,";
+    public static final String MECHANISM_PLUS = "SCRAM-SHA-256-PLUS";
+    /** No channel binding: the client cannot bind (no TLS). */
+    private static final String GS2_NO_BINDING = "n,,";
+    /** The client could bind but the server did not offer -PLUS; a server that did will see the downgrade. */
+    private static final String GS2_SERVER_CANNOT_BIND = "y,,";
+    private static final String GS2_BINDING = "p=" + ChannelBinding.TLS_SERVER_END_POINT + ",,";
     /** Far above PostgreSQL's default of 4096; a larger count from a server is an attempt to burn our CPU. */
     private static final int MAX_ITERATIONS = 1_000_000;
 
     private final byte[] password;
     private final String clientNonce;
+    private final String mechanism;
+    private final String gs2Header;
+    private final byte[] channelBindingData;
     private String clientFirstBare;
     private byte[] expectedServerSignature;
 
+    /** SCRAM-SHA-256 without channel binding ({@code n,,}). */
     public ScramSha256Client(String password) {
         this(password, randomNonce());
     }
 
     /** With a fixed nonce, for byte-exact tests against published vectors. */
     public ScramSha256Client(String password, String clientNonce) {
-        this.password = password.getBytes(StandardCharsets.UTF_8);
-        this.clientNonce = clientNonce;
+        this(password, clientNonce, MECHANISM, GS2_NO_BINDING, new byte[0]);
     }
 
+    /**
+     * SCRAM-SHA-256-PLUS, for a server that offered it over TLS.
+     *
+     * @param tlsServerEndPoint {@link ChannelBinding#tlsServerEndPoint} of the certificate the server presented
+     */
+    public ScramSha256Client(String password, byte[] tlsServerEndPoint) {
+        this(password, tlsServerEndPoint, randomNonce());
+    }
+
+    /** SCRAM-SHA-256-PLUS with a fixed nonce, for tests. */
+    public ScramSha256Client(String password, byte[] tlsServerEndPoint, String clientNonce) {
+        this(password, clientNonce, MECHANISM_PLUS, GS2_BINDING, tlsServerEndPoint.clone());
+    }
+
+    private ScramSha256Client(String password, String clientNonce, String mechanism, String gs2Header,
+                              byte[] channelBindingData) {
+        this.password = password.getBytes(StandardCharsets.UTF_8);
+        this.clientNonce = clientNonce;
+        this.mechanism = mechanism;
+        this.gs2Header = gs2Header;
+        this.channelBindingData = channelBindingData;
+    }
+
+    /**
+     * The choice libpq makes with channel_binding=prefer: -PLUS when the server offers it and the connection has
+     * TLS; otherwise plain SCRAM-SHA-256, flagged {@code y,,} over TLS so that a server that did offer -PLUS
+     * (and had the offer stripped by an attacker) refuses the login.
+     *
+     * @param offered           the mechanisms of AuthenticationSASL
+     * @param tlsServerEndPoint the server certificate's binding data; null without TLS
+     * @return null when the server offers neither mechanism
+     */
+    public static ScramSha256Client forMechanisms(String password, List<String> offered, byte[] tlsServerEndPoint) {
+        if (tlsServerEndPoint != null && offered.contains(MECHANISM_PLUS)) {
+            return new ScramSha256Client(password, tlsServerEndPoint);
+        }
+        if (!offered.contains(MECHANISM)) {
+            return null;
+        }
+        return new ScramSha256Client(password, randomNonce(), MECHANISM,
+                tlsServerEndPoint == null ? GS2_NO_BINDING : GS2_SERVER_CANNOT_BIND, new byte[0]);
+    }
+
+    /** The mechanism name for SASLInitialResponse. */
     public String mechanism() {
-        return MECHANISM;
+        return mechanism;
     }
 
     public byte[] clientFirstMessage() {
         clientFirstBare = "n=,r=" + clientNonce;
-        return (GS2_HEADER + clientFirstBare).getBytes(StandardCharsets.UTF_8);
+        return (gs2Header + clientFirstBare).getBytes(StandardCharsets.UTF_8);
     }
 
     public byte[] clientFinalMessage(byte[] serverFirstMessage) {
@@ -79,18 +131,15 @@ public final class ScramSha256Client {
         if (iterations < 1 || iterations > MAX_ITERATIONS) {
             throw failure("iteration count " + iterations + " is outside 1.." + MAX_ITERATIONS);
         }
-        byte[] saltedPassword = pbkdf2(password, salt, iterations);
-        byte[] clientKey = hmac(saltedPassword, "Client Key");
-        byte[] storedKey = sha256(clientKey);
-        String clientFinalWithoutProof = "c=" + Base64.getEncoder().encodeToString(
-                GS2_HEADER.getBytes(StandardCharsets.US_ASCII)) + ",r=" + nonce;
+        byte[] saltedPassword = ScramFunctions.hi(password, salt, iterations);
+        byte[] clientKey = ScramFunctions.hmac(saltedPassword, "Client Key");
+        byte[] storedKey = ScramFunctions.sha256(clientKey);
+        String clientFinalWithoutProof = "c=" + ScramFunctions.channelBinding(gs2Header, channelBindingData)
+                + ",r=" + nonce;
         String authMessage = clientFirstBare + "," + serverFirst + "," + clientFinalWithoutProof;
-        byte[] clientSignature = hmac(storedKey, authMessage);
-        byte[] proof = new byte[clientKey.length];
-        for (int i = 0; i < proof.length; i++) {
-            proof[i] = (byte) (clientKey[i] ^ clientSignature[i]);
-        }
-        expectedServerSignature = hmac(hmac(saltedPassword, "Server Key"), authMessage);
+        byte[] proof = ScramFunctions.xor(clientKey, ScramFunctions.hmac(storedKey, authMessage));
+        expectedServerSignature = ScramFunctions.hmac(ScramFunctions.hmac(saltedPassword, "Server Key"),
+                authMessage);
         return (clientFinalWithoutProof + ",p=" + Base64.getEncoder().encodeToString(proof))
                 .getBytes(StandardCharsets.UTF_8);
     }
@@ -124,45 +173,6 @@ public final class ScramSha256Client {
             return Base64.getDecoder().decode(text);
         } catch (IllegalArgumentException e) {
             throw failure(what + " is not valid base64");
-        }
-    }
-
-    /** PBKDF2-HMAC-SHA-256 with one 32-byte block: Hi() of RFC 5802. */
-    static byte[] pbkdf2(byte[] password, byte[] salt, int iterations) {
-        Mac mac = mac(password);
-        mac.update(salt);
-        mac.update(new byte[] {0, 0, 0, 1});
-        byte[] u = mac.doFinal();
-        byte[] result = u.clone();
-        for (int i = 1; i < iterations; i++) {
-            u = mac.doFinal(u);
-            for (int j = 0; j < result.length; j++) {
-                result[j] ^= u[j];
-            }
-        }
-        return result;
-    }
-
-    static byte[] hmac(byte[] key, String data) {
-        return mac(key).doFinal(data.getBytes(StandardCharsets.UTF_8));
-    }
-
-    static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("every Java platform has SHA-256", e);
-        }
-    }
-
-    private static Mac mac(byte[] key) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            // SecretKeySpec refuses an empty key; HMAC pads keys with zeros anyway, so one zero byte is equal.
-            mac.init(new SecretKeySpec(key.length == 0 ? new byte[1] : key, "HmacSHA256"));
-            return mac;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("every Java platform has HmacSHA256", e);
         }
     }
 

@@ -4,6 +4,7 @@ import io.pgstitch.protocol.PgException;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,12 +33,12 @@ class ScramSha256ClientTest {
 
     @Test
     void saltedPasswordAndKeysMatchTheRfc() {
-        byte[] salted = ScramSha256Client.pbkdf2(utf8("pencil"),
+        byte[] salted = ScramFunctions.hi(utf8("pencil"),
                 java.util.Base64.getDecoder().decode("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
         // with the RFC's auth message the server signature is "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
         String authMessage = "n=user,r=" + CLIENT_NONCE + "," + SERVER_FIRST
                 + ",c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-        byte[] serverSignature = ScramSha256Client.hmac(ScramSha256Client.hmac(salted, "Server Key"), authMessage);
+        byte[] serverSignature = ScramFunctions.hmac(ScramFunctions.hmac(salted, "Server Key"), authMessage);
         assertThat(java.util.Base64.getEncoder().encodeToString(serverSignature))
                 .isEqualTo("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
     }
@@ -69,5 +70,32 @@ class ScramSha256ClientTest {
                 .hasMessageContaining("does not match");
         assertThatThrownBy(() -> client.verifyServerFinal(utf8("e=invalid-proof")))
                 .isInstanceOfSatisfying(PgException.class, e -> assertThat(e.sqlState()).isEqualTo("28P01"));
+    }
+
+    @Test
+    void plusSendsTheBindingDataInTheChannelBindingAttribute() {
+        byte[] binding = {1, 2, 3, (byte) 0xff};
+        ScramSha256Client client = new ScramSha256Client("pencil", binding, CLIENT_NONCE);
+        assertThat(client.mechanism()).isEqualTo("SCRAM-SHA-256-PLUS");
+        assertThat(new String(client.clientFirstMessage(), StandardCharsets.UTF_8))
+                .isEqualTo("p=tls-server-end-point,,n=,r=" + CLIENT_NONCE);
+        String clientFinal = new String(client.clientFinalMessage(utf8(SERVER_FIRST)), StandardCharsets.UTF_8);
+        byte[] header = utf8("p=tls-server-end-point,,");
+        byte[] expected = java.util.Arrays.copyOf(header, header.length + binding.length);
+        System.arraycopy(binding, 0, expected, header.length, binding.length);
+        assertThat(clientFinal).startsWith("c=" + java.util.Base64.getEncoder().encodeToString(expected) + ",r=");
+    }
+
+    @Test
+    void forMechanismsChoosesAsLibpqDoes() {
+        byte[] binding = new byte[32];
+        List<String> both = List.of("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256");
+        List<String> plain = List.of("SCRAM-SHA-256");
+        assertThat(ScramSha256Client.forMechanisms("p", both, binding).mechanism()).isEqualTo("SCRAM-SHA-256-PLUS");
+        assertThat(ScramSha256Client.forMechanisms("p", both, null).clientFirstMessage()).startsWith(utf8("n,,"));
+        ScramSha256Client withoutOffer = ScramSha256Client.forMechanisms("p", plain, binding);
+        assertThat(withoutOffer.mechanism()).isEqualTo("SCRAM-SHA-256");
+        assertThat(withoutOffer.clientFirstMessage()).startsWith(utf8("y,,"));
+        assertThat(ScramSha256Client.forMechanisms("p", List.of("SCRAM-SHA-1"), binding)).isNull();
     }
 }
