@@ -21,6 +21,21 @@ public final class Md5Password {
         return "md5" + md5Hex(inner.getBytes(StandardCharsets.US_ASCII), salt);
     }
 
+    /**
+     * The server side: checks the client's answer to AuthenticationMD5Password against what the users file
+     * stores, in constant time. Both an {@code md5...} hash and a plaintext password work as {@code stored}, as in
+     * PostgreSQL's md5_crypt_verify; a SCRAM secret cannot answer MD5 and never verifies.
+     *
+     * @param salt     the 4 bytes sent in AuthenticationMD5Password
+     * @param response the PasswordMessage's text: {@code "md5" + md5hex(md5hex(password + user) + salt)}
+     */
+    public static boolean verify(String user, String stored, byte[] salt, String response) {
+        if (stored.startsWith(ScramVerifier.PREFIX) || response == null) {
+            return false;
+        }
+        return PasswordAuthentication.equal(encode(user, stored, salt), response);
+    }
+
     /** {@code "md5" + md5hex(password + user)}: the form pg_authid stores. */
     public static String hash(String user, String password) {
         return "md5" + md5Hex(password.getBytes(StandardCharsets.UTF_8), user.getBytes(StandardCharsets.UTF_8));
