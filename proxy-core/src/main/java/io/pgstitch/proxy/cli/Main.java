@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "pgstitch", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "PostgreSQL wire-protocol proxy: routes by database ID, pools, stitches RPC-function results.",
         subcommands = {RunCommand.class, CheckConfigCommand.class, DemoCommand.class, ExplainSplitCommand.class,
-                CommandLine.HelpCommand.class})
+                PasswdCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -18,7 +18,12 @@ public final class Main implements Runnable {
     }
 
     static CommandLine commandLine() {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        return commandLine(CommandLine.defaultFactory());
+    }
+
+    /** With a factory that creates the commands: tests hand a command its standard input this way. */
+    static CommandLine commandLine(CommandLine.IFactory factory) {
+        return new CommandLine(new Main(), factory).setCaseInsensitiveEnumValuesAllowed(true);
     }
 
     @Override
