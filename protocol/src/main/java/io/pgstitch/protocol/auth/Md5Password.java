@@ -33,7 +33,7 @@ public final class Md5Password {
         if (stored.startsWith(ScramVerifier.PREFIX) || response == null) {
             return false;
         }
-        return PasswordAuthentication.equal(encode(user, stored, salt), response);
+        return Passwords.equal(encode(user, stored, salt), response);
     }
 
     /** {@code "md5" + md5hex(password + user)}: the form pg_authid stores. */

@@ -17,7 +17,7 @@ import java.util.List;
  * AuthenticationSASL        mechanisms()                      -PLUS first, offered only with TLS
  * SASLInitialResponse   ->  serverFirstMessage(mech, data)    -> AuthenticationSASLContinue
  * SASLResponse          ->  verifyClientFinal(data)           -> Authenticated: AuthenticationSASLFinal + Ok
- *                                                             -> Failed: FATAL 28P01 (PasswordAuthentication)
+ *                                                             -> Failed: Passwords.authenticationFailed (28P01)
  * </pre>
  *
  * The user name in client-first ({@code n=}) is ignored, as in PostgreSQL: the startup packet's counts. Every

@@ -10,16 +10,16 @@ import java.security.MessageDigest;
  * What the password methods share: the one answer to every failed login, and the check of a cleartext password
  * (method {@code password}) against whatever form the secret is stored in.
  */
-public final class PasswordAuthentication {
+public final class Passwords {
 
-    private PasswordAuthentication() {
+    private Passwords() {
     }
 
     /**
      * PostgreSQL's answer to a wrong password, an unknown user and a user without a usable secret alike, so that
      * a client cannot probe which user names exist. Say which it was in the server log, never to the client.
      */
-    public static PgException failed(String user) {
+    public static PgException authenticationFailed(String user) {
         return PgException.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \""
                 + user + "\"");
     }
