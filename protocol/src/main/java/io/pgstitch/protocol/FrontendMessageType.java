@@ -50,6 +50,11 @@ public enum FrontendMessageType {
         this.maxLength = maxLength;
     }
 
+    /** Query, FunctionCall and Sync: each is answered by exactly one ReadyForQuery. */
+    public static boolean isAnsweredByReadyForQuery(byte type) {
+        return type == 'Q' || type == 'F' || type == 'S';
+    }
+
     /** The message type of a type byte, or null when clients have no such message. */
     public static FrontendMessageType of(byte type) {
         return BY_TYPE[type & 0xFF];

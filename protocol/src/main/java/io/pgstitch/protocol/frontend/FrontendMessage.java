@@ -1,12 +1,9 @@
 package io.pgstitch.protocol.frontend;
 
-import io.netty.buffer.ByteBuf;
+import io.pgstitch.protocol.WireMessage;
 
 /** A message a client sends. Only the ones pgstitch inspects or creates are modelled; the rest pass as frames. */
-public sealed interface FrontendMessage
+public sealed interface FrontendMessage extends WireMessage
         permits StartupMessage, SslRequest, GssEncRequest, CancelRequest, Query, Sync, Terminate, PasswordMessage,
         SaslInitialResponse, SaslResponse, Parse, Describe, Close, Execute {
-
-    /** Writes the complete message (type, back-patched length, body) at {@code out}'s writer index. */
-    void encode(ByteBuf out);
 }

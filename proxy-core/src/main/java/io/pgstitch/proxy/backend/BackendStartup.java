@@ -166,8 +166,6 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     }
 
     private static void send(ChannelHandlerContext ctx, FrontendMessage message) {
-        ByteBuf out = ctx.alloc().buffer();
-        message.encode(out);
-        ctx.writeAndFlush(out, ctx.voidPromise());
+        ctx.writeAndFlush(message.encode(ctx.alloc()), ctx.voidPromise());
     }
 }

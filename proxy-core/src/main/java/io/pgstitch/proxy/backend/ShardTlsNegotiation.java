@@ -32,9 +32,7 @@ final class ShardTlsNegotiation extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        ByteBuf request = ctx.alloc().buffer(8);
-        SslRequest.INSTANCE.encode(request);
-        ctx.writeAndFlush(request); // channelActive goes on once TLS is settled
+        ctx.writeAndFlush(SslRequest.INSTANCE.encode(ctx.alloc())); // channelActive goes on once TLS is settled
     }
 
     @Override

@@ -55,9 +55,7 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
             return;
         }
         resetSent = true;
-        ByteBuf out = ctx.alloc().buffer();
-        new Query(resetQuery).encode(out);
-        ctx.writeAndFlush(out, ctx.voidPromise());
+        ctx.writeAndFlush(new Query(resetQuery).encode(ctx.alloc()), ctx.voidPromise());
     }
 
     @Override

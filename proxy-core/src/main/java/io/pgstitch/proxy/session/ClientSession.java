@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.session;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -15,6 +16,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.FrontendMessageType;
 import io.pgstitch.protocol.FrontendFrameDecoder;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
@@ -25,7 +27,6 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.NegotiateProtocolVersion;
 import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.protocol.backend.ReadyForQuery;
-import io.pgstitch.protocol.frontend.FrontendMessage;
 import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.SslRequest;
@@ -219,7 +220,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         context.limits().admit(databaseId);
         admitted = true;
         if (startup.negotiate()) {
-            write(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
+            toClient(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
         }
         route = context.routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
@@ -253,12 +254,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         reported.putAll(backend.connection().parameters());
         issuedKey = context.cancels().issue(this, startup.usesLongCancelKeys() ? 32 : 4);
         decoder.authenticated();
-        write(AuthenticationOk.INSTANCE);
+        toClient(AuthenticationOk.INSTANCE);
         for (Map.Entry<String, String> parameter : reported.entrySet()) {
-            write(new ParameterStatus(parameter.getKey(), parameter.getValue()));
+            toClient(new ParameterStatus(parameter.getKey(), parameter.getValue()));
         }
-        write(issuedKey);
-        write(ReadyForQuery.of(backend.status()));
+        toClient(issuedKey);
+        toClient(ReadyForQuery.of(backend.status()));
         client.flush();
         transition(State.READY);
         while (stitched == null && !pending.isEmpty()) { // a stitched request makes the rest wait its turn
@@ -304,7 +305,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (router != null && routeElsewhere(frame)) {
             return;
         }
-        if (type == 'Q' || type == 'F' || type == 'S') {
+        if (FrontendMessageType.isAnsweredByReadyForQuery(type)) {
             readyForQueryOwed++;
         }
         backend.write(frame);
@@ -370,7 +371,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (type == 'E' && readyForQueryOwed == 0) {
             errorSinceSync = true;
         }
-        client.write(frame.content(), client.voidPromise());
+        toClient(frame);
         if (type == 'Z' && readyForQueryOwed == 0 && stitched != null) {
             stitched.start(errorSinceSync); // what the client sent before it is answered
         }
@@ -453,27 +454,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     void toClient(BackendMessage message) {
-        write(message);
+        client.write(message.encode(client.alloc()), client.voidPromise());
     }
 
     void toClient(PgException error) {
-        write(error.toErrorResponse());
+        toClient(error.toErrorResponse());
     }
 
     void flushClient() {
         client.flush();
     }
 
-    ByteBuf encode(FrontendMessage message) {
-        ByteBuf out = client.alloc().buffer();
-        message.encode(out);
-        return out;
-    }
-
-    ByteBuf encode(BackendMessage message) {
-        ByteBuf out = client.alloc().buffer();
-        message.encode(out);
-        return out;
+    ByteBufAllocator alloc() {
+        return client.alloc();
     }
 
     /** The stitched request has sent its ReadyForQuery: the requests that waited behind it go on. */
@@ -514,9 +507,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (state != State.CLOSED && client != null && client.isActive()) {
             log.info("closing client {} (database {}): {} [{}]", client.remoteAddress(), databaseId,
                     error.getMessage(), error.sqlState());
-            ByteBuf out = client.alloc().buffer();
-            error.toErrorResponse().encode(out);
-            client.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            client.writeAndFlush(error.toErrorResponse().encode(client.alloc())).addListener(ChannelFutureListener.CLOSE);
         } else if (client != null) {
             client.close();
         }
@@ -557,10 +548,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             backend.giveBack(backendSentFatal || clientViolatedProtocol);
             backend = null;
         }
-    }
-
-    private void write(BackendMessage message) {
-        client.write(encode(message), client.voidPromise());
     }
 
     /** The session backend's events, kept off this class's public surface. */

@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.session;
 
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.FrontendMessageType;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.proxy.pool.BackendPool;
@@ -31,17 +32,14 @@ final class RequestTracker {
 
     /** A message of {@code type} was sent to the backend, by the client or by the proxy itself. */
     void sent(byte type) {
-        switch (type) {
-            case 'Q', 'F' -> requestsSent.incrementAndGet();
-            case 'S' -> {
-                requestsSent.incrementAndGet();
+        if (FrontendMessageType.isAnsweredByReadyForQuery(type)) {
+            requestsSent.incrementAndGet();
+            if (type == 'S') {
                 unsynced = false;
             }
-            case 'P', 'B', 'E', 'D', 'C', 'H' -> unsynced = true;
-            default -> {
-                // CopyData, CopyDone, CopyFail: part of a request already counted
-            }
-        }
+        } else if (type == 'P' || type == 'B' || type == 'E' || type == 'D' || type == 'C' || type == 'H') {
+            unsynced = true;
+        } // CopyData, CopyDone, CopyFail: part of a request already counted
     }
 
     void fromBackend(Frame frame) {

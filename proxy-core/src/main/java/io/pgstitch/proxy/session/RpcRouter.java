@@ -10,7 +10,6 @@ import io.pgstitch.protocol.frontend.Bind;
 import io.pgstitch.protocol.frontend.Close;
 import io.pgstitch.protocol.frontend.Describe;
 import io.pgstitch.protocol.frontend.Execute;
-import io.pgstitch.protocol.frontend.FrontendMessage;
 import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
@@ -92,7 +91,13 @@ final class RpcRouter {
      * @param standardConformingStrings the session's setting, which decides how backslashes in strings lex
      */
     Routing route(Frame frame, boolean standardConformingStrings) {
-        return switch (frame.type()) {
+        byte type = frame.type();
+        if (rpcStatements.isEmpty() && rpcPortals.isEmpty()
+                && (type == Bind.TYPE || type == Describe.TYPE || type == Execute.TYPE || type == Close.TYPE)) {
+            // Nothing refers to an RPC statement yet: no need to read the names (pgbench -M prepared's hot path).
+            return session(frame, type == Execute.TYPE);
+        }
+        return switch (type) {
             case Query.TYPE -> query(frame, standardConformingStrings);
             case Parse.TYPE -> {
                 Parse parse = Parse.decode(frame.body());
@@ -196,7 +201,7 @@ final class RpcRouter {
         }
         List<StitchStep> steps = new ArrayList<>();
         for (Segment segment : analysis.segments(split)) {
-            List<ByteBuf> messages = List.of(encode(new Query(segment.text(sql))));
+            List<ByteBuf> messages = List.of(new Query(segment.text(sql)).encode(alloc));
             steps.add(segment.rpc() ? new StitchStep.OnRpc(firstCall(segment.statements()), messages, 0)
                     : new StitchStep.OnSession(messages));
         }
@@ -260,7 +265,7 @@ final class RpcRouter {
     private List<StitchStep> planBatch(List<Held> batch) {
         List<StitchStep> steps = new ArrayList<>();
         if (heldAfterForwarded) {
-            steps.add(new StitchStep.OnSession(List.of(encode(Sync.INSTANCE)), true));
+            steps.add(new StitchStep.OnSession(List.of(Sync.INSTANCE.encode(alloc)), true));
         }
         List<Held> segment = new ArrayList<>();
         for (Held message : batch) {
@@ -288,20 +293,20 @@ final class RpcRouter {
         List<ByteBuf> messages = new ArrayList<>(segment.size() + 2);
         if (segment.get(0).target() == Target.SESSION) {
             segment.forEach(message -> messages.add(message.message()));
-            messages.add(encode(Sync.INSTANCE));
+            messages.add(Sync.INSTANCE.encode(alloc));
             return new StitchStep.OnSession(messages);
         }
         // One RPC statement per segment, run as the unnamed statement on the RPC connection.
         RpcStatement statement = segment.get(0).statement();
         int injected = 0;
         if (segment.get(0).message().getByte(segment.get(0).message().readerIndex()) != Parse.TYPE) {
-            messages.add(encode(unnamed(statement.parse())));
+            messages.add(unnamed(statement.parse()).encode(alloc));
             injected = 1;
         }
         for (Held message : segment) {
             messages.add(renameStatement(message.message()));
         }
-        messages.add(encode(Sync.INSTANCE));
+        messages.add(Sync.INSTANCE.encode(alloc));
         return new StitchStep.OnRpc(statement.function(), messages, injected);
     }
 
@@ -313,11 +318,11 @@ final class RpcRouter {
     private ByteBuf renameStatement(ByteBuf message) {
         ByteBuf body = message.slice(message.readerIndex() + 5, message.getInt(message.readerIndex() + 1) - 4);
         ByteBuf renamed = switch (message.getByte(message.readerIndex())) {
-            case Parse.TYPE -> encode(unnamed(Parse.decode(body)));
+            case Parse.TYPE -> unnamed(Parse.decode(body)).encode(alloc);
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(body);
                 yield describe.target() == Describe.Target.STATEMENT
-                        ? encode(new Describe(Describe.Target.STATEMENT, "")) : null;
+                        ? new Describe(Describe.Target.STATEMENT, "").encode(alloc) : null;
             }
             case Bind.TYPE -> {
                 ByteBuf out = alloc.buffer(body.readableBytes() + 5);
@@ -336,11 +341,5 @@ final class RpcRouter {
         }
         message.release();
         return renamed;
-    }
-
-    private ByteBuf encode(FrontendMessage message) {
-        ByteBuf out = alloc.buffer();
-        message.encode(out);
-        return out;
     }
 }

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.RpcInTransaction;
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.FrontendMessageType;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.ErrorField;
@@ -11,7 +12,6 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.protocol.frontend.Query;
-import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PooledBackend;
 
@@ -122,8 +122,7 @@ final class StitchedRequest implements BackendListener {
     private static int send(BackendLease backend, List<ByteBuf> messages) {
         int readyForQuery = 0;
         for (ByteBuf message : messages) {
-            byte type = message.getByte(message.readerIndex());
-            if (type == Query.TYPE || type == Sync.TYPE) {
+            if (FrontendMessageType.isAnsweredByReadyForQuery(message.getByte(message.readerIndex()))) {
                 readyForQuery++;
             }
             backend.write(message);
@@ -165,7 +164,8 @@ final class StitchedRequest implements BackendListener {
         }
         phase = Phase.SEARCH_PATH;
         searchPath = null;
-        readyForQueryOwed = send(session.sessionBackend(), List.of(session.encode(new Query(READ_SEARCH_PATH))));
+        readyForQueryOwed = send(session.sessionBackend(),
+                List.of(new Query(READ_SEARCH_PATH).encode(session.alloc())));
     }
 
     private void readSearchPath(Frame frame) {
@@ -192,7 +192,7 @@ final class StitchedRequest implements BackendListener {
                         + " (or set rpc.in_transaction: isolate).");
         endCall(RpcMetrics.Outcome.REJECTED);
         if (status == TransactionStatus.IN_TRANSACTION) {
-            runOnSession(List.of(session.encode(new Query(raise(error)))));
+            runOnSession(List.of(new Query(raise(error)).encode(session.alloc())));
         } else {
             session.toClient(error);
             failed = true;
@@ -232,7 +232,7 @@ final class StitchedRequest implements BackendListener {
         String preamble = settingsOfTheSession(rpcBackend.connection().parameters());
         phase = preamble == null ? Phase.RPC : Phase.RPC_PREAMBLE;
         if (preamble != null) {
-            rpcBackend.write(session.encode(new Query(preamble)));
+            rpcBackend.write(new Query(preamble).encode(session.alloc()));
         }
         parsesToSwallow = call.injectedParses();
         callSent = true;
@@ -381,7 +381,7 @@ final class StitchedRequest implements BackendListener {
         Map<Character, String> fields = new LinkedHashMap<>(error.fields());
         fields.replace(ErrorField.SEVERITY, "ERROR");
         fields.replace(ErrorField.SEVERITY_NONLOCALIZED, "ERROR");
-        return session.encode(new ErrorResponse(fields));
+        return new ErrorResponse(fields).encode(session.alloc());
     }
 
     /** The first column of a DataRow body, or null. */
