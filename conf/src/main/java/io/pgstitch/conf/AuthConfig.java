@@ -1,11 +1,40 @@
 package io.pgstitch.conf;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
- * {@code auth}: the method clients use, the PgBouncer-format users file (null when none), and how long a client
- * may take from connecting to being logged in ({@code auth_timeout}, default 15 s) before it is closed.
+ * {@code auth}: how clients prove who they are.
+ *
+ * @param method                 used when no rule matches; never {@link AuthMethod#REJECT}
+ * @param usersFile              the PgBouncer-format users file, null when none
+ * @param allowPlaintextPassword whether method {@code password} may run without TLS, where the password crosses
+ *                               the network in the clear
+ * @param timeout                how long a client may take from connecting to being logged in
+ *                               ({@code auth_timeout}, default 15 s) before it is closed
+ * @param rules                  tried in order before {@code method}; the first that matches decides
  */
-public record AuthConfig(AuthMethod method, Path usersFile, Duration timeout) {
+public record AuthConfig(AuthMethod method, Path usersFile, boolean allowPlaintextPassword, Duration timeout,
+                         List<AuthRule> rules) {
+
+    public AuthConfig {
+        rules = List.copyOf(rules);
+    }
+
+    /** The method of the first rule that matches this connection, or {@link #method()} when none does. */
+    public AuthMethod methodFor(String database, String user, InetAddress client, boolean tls) {
+        for (AuthRule rule : rules) {
+            if (rule.matches(database, user, client, tls)) {
+                return rule.method();
+            }
+        }
+        return method;
+    }
+
+    /** Whether some connection may be asked for a password, so a users file is needed. */
+    public boolean needsUsersFile() {
+        return method.needsPassword() || rules.stream().anyMatch(rule -> rule.method().needsPassword());
+    }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,13 +66,30 @@ final class ConfigReader {
         keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database",
                 "shutdown_timeout");
         JsonNode tls = child(node, "listen", "tls");
-        keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase");
+        keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase", "ca", "client_cert");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
                 enumValue(tls, "listen.tls", "mode", ListenTlsMode.class, ListenTlsMode.PREFER),
                 path(tls, "listen.tls", "cert"), path(tls, "listen.tls", "key"),
-                string(tls, "listen.tls", "key_passphrase", null));
+                string(tls, "listen.tls", "key_passphrase", null), path(tls, "listen.tls", "ca"),
+                enumValue(tls, "listen.tls", "client_cert", ClientCertMode.class, ClientCertMode.OFF));
         if ((tlsConfig.cert() == null) != (tlsConfig.key() == null)) {
             problems.add("listen.tls: cert and key must be given together");
+        }
+        if (tlsConfig.keyPassphrase() != null && tlsConfig.key() == null) {
+            problems.add("listen.tls.key_passphrase: given without a key (the self-signed certificate needs none)");
+        }
+        if (tlsConfig.clientCert() != ClientCertMode.OFF) {
+            String clientCert = "listen.tls.client_cert: " + tlsConfig.clientCert().spelling();
+            if (tlsConfig.ca() == null) {
+                problems.add(clientCert + " needs listen.tls.ca, the CA bundle client certificates are checked "
+                        + "against");
+            }
+            if (tlsConfig.mode() != ListenTlsMode.REQUIRE) {
+                problems.add(clientCert + " needs listen.tls.mode require (a client without TLS would skip the "
+                        + "certificate check), got " + tlsConfig.mode().spelling());
+            }
+        } else if (tlsConfig.ca() != null) {
+            problems.add("listen.tls.ca: only used with client_cert verify-ca or verify-full");
         }
         return new ListenConfig(nonEmpty(node, "listen", "host", "127.0.0.1"),
                 integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
@@ -81,9 +99,95 @@ final class ConfigReader {
     }
 
     private AuthConfig auth(JsonNode node) {
-        keys(node, "auth", "method", "users_file", "auth_timeout");
-        return new AuthConfig(enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST),
-                path(node, "auth", "users_file"), duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)));
+        keys(node, "auth", "method", "users_file", "allow_plaintext_password", "auth_timeout", "rules");
+        AuthMethod method = enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST,
+                EnumSet.complementOf(EnumSet.of(AuthMethod.REJECT)));
+        AuthConfig auth = new AuthConfig(method, path(node, "auth", "users_file"),
+                bool(node, "auth", "allow_plaintext_password", false),
+                duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)), authRules(node.get("rules")));
+        if (auth.usersFile() == null && auth.needsUsersFile()) {
+            problems.add("auth.users_file: required when a client may be asked for a password (auth.method or a "
+                    + "rule is password, md5 or scram-sha-256)");
+        }
+        return auth;
+    }
+
+    /** {@code auth.rules}: a list of mappings, each with optional conditions and a required method. */
+    private List<AuthRule> authRules(JsonNode list) {
+        List<AuthRule> rules = new ArrayList<>();
+        if (list == null || list.isNull()) {
+            return rules;
+        }
+        if (!list.isArray()) {
+            problems.add("auth.rules: must be a list of rules, got " + describe(list));
+            return rules;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            String path = "auth.rules[" + i + "]";
+            JsonNode rule = list.get(i);
+            if (!mapping(rule, path)) {
+                continue;
+            }
+            keys(rule, path, "database", "user", "address", "tls", "method");
+            AuthMethod method = enumValue(rule, path, "method", AuthMethod.class, null);
+            if (method == null) {
+                if (rule.get("method") == null || rule.get("method").isNull()) {
+                    problems.add(path + ".method: required (trust, password, md5, scram-sha-256 or reject)");
+                }
+                continue;
+            }
+            rules.add(new AuthRule(patterns(rule, path, "database"), patterns(rule, path, "user"),
+                    address(rule, path), tlsCondition(rule, path), method));
+        }
+        return rules;
+    }
+
+    /** A glob pattern or a list of them; absent means any. */
+    private List<String> patterns(JsonNode node, String path, String key) {
+        JsonNode value = node.get(key);
+        if (value != null && value.isObject()) {
+            problems.add(path + "." + key + ": must be a pattern or a list of patterns, got a mapping");
+            return List.of();
+        }
+        List<String> patterns = value != null && value.isValueNode() && !value.isNull()
+                ? List.of(string(node, path, key, "")) : stringList(node, path, key);
+        for (int i = 0; i < patterns.size(); i++) {
+            if (patterns.get(i).isEmpty()) {
+                problems.add(path + "." + key + (value.isArray() ? "[" + i + "]" : "") + ": empty pattern");
+            }
+        }
+        return patterns;
+    }
+
+    /** A client address block; absent or {@code all} means any. */
+    private Cidr address(JsonNode node, String path) {
+        String text = string(node, path, "address", null);
+        if (text == null || text.trim().equals("all")) {
+            return null;
+        }
+        try {
+            return Cidr.parse(text.trim());
+        } catch (IllegalArgumentException e) {
+            problems.add(path + ".address: " + e.getMessage() + " (expected an address, an address/prefix such as "
+                    + "10.0.0.0/8 or ::1/128, or all)");
+            return null;
+        }
+    }
+
+    /** {@code tls: true | false | any}; absent means any. */
+    private Boolean tlsCondition(JsonNode node, String path) {
+        String text = string(node, path, "tls", null);
+        if (text == null || text.trim().equals("any")) {
+            return null;
+        }
+        return switch (text.trim()) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            default -> {
+                problems.add(path + ".tls: unknown value \"" + text + "\" (expected one of: true, false, any)");
+                yield null;
+            }
+        };
     }
 
     private AdminConfig admin(JsonNode node) {
@@ -315,13 +419,19 @@ final class ConfigReader {
     }
 
     private <E extends Enum<E>> E enumValue(JsonNode node, String path, String key, Class<E> type, E fallback) {
+        return enumValue(node, path, key, type, fallback, EnumSet.allOf(type));
+    }
+
+    /** @param allowed the constants valid here; the others are refused like unknown values */
+    private <E extends Enum<E>> E enumValue(JsonNode node, String path, String key, Class<E> type, E fallback,
+                                            EnumSet<E> allowed) {
         String text = string(node, path, key, null);
         if (text == null) {
             return fallback;
         }
         String wanted = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
         List<String> spellings = new ArrayList<>();
-        for (E constant : type.getEnumConstants()) {
+        for (E constant : allowed) {
             if (constant.name().equals(wanted)) {
                 return constant;
             }
@@ -330,6 +440,21 @@ final class ConfigReader {
         problems.add(path + "." + key + ": unknown value \"" + text + "\" (expected one of: "
                 + String.join(", ", spellings) + ")");
         return fallback;
+    }
+
+    private boolean bool(JsonNode node, String path, String key, boolean fallback) {
+        String text = string(node, path, key, null);
+        if (text == null) {
+            return fallback;
+        }
+        return switch (text.trim()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> {
+                problems.add(path + "." + key + ": must be true or false, got \"" + text + "\"");
+                yield fallback;
+            }
+        };
     }
 
     private Path path(JsonNode node, String path, String key) {

@@ -64,12 +64,109 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void authSettings() throws Exception {
+        AuthConfig auth = parse("""
+                auth:
+                  method: md5
+                  users_file: /etc/pgstitch/users.txt
+                  allow_plaintext_password: true
+                  auth_timeout: 500ms
+                  rules:
+                    - { database: "tenant_*", user: [alice, "svc_*"], address: 10.0.0.0/8, tls: true,
+                        method: scram-sha-256 }
+                    - { address: "::1", tls: false, method: trust }
+                    - { user: mallory, method: reject }
+                    - { address: all, tls: any, method: password }
+                shards: { a: { user: u } }
+                """).auth();
+        assertThat(auth.method()).isEqualTo(AuthMethod.MD5);
+        assertThat(auth.usersFile()).isEqualTo(Path.of("/etc/pgstitch/users.txt"));
+        assertThat(auth.allowPlaintextPassword()).isTrue();
+        assertThat(auth.timeout()).isEqualTo(Duration.ofMillis(500));
+        assertThat(auth.rules()).containsExactly(
+                new AuthRule(List.of("tenant_*"), List.of("alice", "svc_*"), Cidr.parse("10.0.0.0/8"), true,
+                        AuthMethod.SCRAM_SHA_256),
+                new AuthRule(List.of(), List.of(), Cidr.parse("::1/128"), false, AuthMethod.TRUST),
+                new AuthRule(List.of(), List.of("mallory"), null, null, AuthMethod.REJECT),
+                new AuthRule(List.of(), List.of(), null, null, AuthMethod.PASSWORD));
+    }
+
+    @Test
+    void authProblems() {
+        String shards = "shards: { a: { user: u } }\n";
+        assertThat(problems(shards + "auth: { method: reject }")).containsExactly("auth.method: unknown value "
+                + "\"reject\" (expected one of: trust, password, md5, scram-sha-256)");
+        assertThat(problems(shards + "auth: { method: scram-sha-256 }")).containsExactly("auth.users_file: required "
+                + "when a client may be asked for a password (auth.method or a rule is password, md5 or scram-sha-256)");
+        assertThat(problems(shards + "auth: { rules: [ { user: a, method: md5 } ] }")).hasSize(1);
+        assertThat(problems(shards + "auth: { allow_plaintext_password: yes please }")).containsExactly(
+                "auth.allow_plaintext_password: must be true or false, got \"yes please\"");
+        assertThat(problems(shards + "auth: { rules: { method: trust } }"))
+                .containsExactly("auth.rules: must be a list of rules, got a mapping");
+        assertThat(problems(shards + "auth: { rules: [ { user: { name: x }, method: trust } ] }"))
+                .containsExactly("auth.rules[0].user: must be a pattern or a list of patterns, got a mapping");
+        assertThat(problems(shards + "auth: { rule: [] }")).containsExactly("auth.rule: unknown setting (expected "
+                + "one of: method, users_file, allow_plaintext_password, auth_timeout, rules)");
+        assertThat(problems(shards + """
+                auth:
+                  rules:
+                    - { database: db }
+                    - trust
+                    - { method: nope, host: x }
+                    - { address: 10.0.0.1/8, method: trust }
+                    - { address: 10.0.0.0/33, method: trust }
+                    - { address: example.com, method: trust }
+                    - { tls: maybe, method: trust }
+                    - { user: "", database: [a, ""], method: trust }
+                    - { method: ~ }
+                """)).containsExactly(
+                "auth.rules[0].method: required (trust, password, md5, scram-sha-256 or reject)",
+                "auth.rules[1]: must be a mapping (key: value), got \"trust\"",
+                "auth.rules[2].host: unknown setting (expected one of: database, user, address, tls, method)",
+                "auth.rules[2].method: unknown value \"nope\" (expected one of: trust, password, md5, "
+                        + "scram-sha-256, reject)",
+                "auth.rules[3].address: \"10.0.0.1/8\" has bits set after the prefix (did you mean 10.0.0.0/8?) "
+                        + "(expected an address, an address/prefix such as 10.0.0.0/8 or ::1/128, or all)",
+                "auth.rules[4].address: \"33\" is not a prefix length between 0 and 32 (expected an address, an "
+                        + "address/prefix such as 10.0.0.0/8 or ::1/128, or all)",
+                "auth.rules[5].address: \"example.com\" is not an IPv4 or IPv6 address (expected an address, an "
+                        + "address/prefix such as 10.0.0.0/8 or ::1/128, or all)",
+                "auth.rules[6].tls: unknown value \"maybe\" (expected one of: true, false, any)",
+                "auth.rules[7].database[1]: empty pattern",
+                "auth.rules[7].user: empty pattern",
+                "auth.rules[8].method: required (trust, password, md5, scram-sha-256 or reject)");
+    }
+
+    @Test
+    void clientCertificateSettings() throws Exception {
+        ListenTlsConfig tls = parse("""
+                listen:
+                  tls: { mode: require, cert: server.crt, key: server.key, ca: ca.pem, client_cert: verify-full }
+                shards: { a: { user: u } }
+                """).listen().tls();
+        assertThat(tls).isEqualTo(new ListenTlsConfig(ListenTlsMode.REQUIRE, BASE.resolve("server.crt"),
+                BASE.resolve("server.key"), null, BASE.resolve("ca.pem"), ClientCertMode.VERIFY_FULL));
+        String shards = "shards: { a: { user: u } }\n";
+        assertThat(problems(shards + "listen: { tls: { mode: require, client_cert: verify-ca } }"))
+                .containsExactly("listen.tls.client_cert: verify-ca needs listen.tls.ca, the CA bundle client "
+                        + "certificates are checked against");
+        assertThat(problems(shards + "listen: { tls: { ca: ca.pem, client_cert: verify-full } }"))
+                .containsExactly("listen.tls.client_cert: verify-full needs listen.tls.mode require (a client "
+                        + "without TLS would skip the certificate check), got prefer");
+        assertThat(problems(shards + "listen: { tls: { mode: require, ca: ca.pem, client_cert: always } }"))
+                .containsExactly("listen.tls.client_cert: unknown value \"always\" (expected one of: off, "
+                        + "verify-ca, verify-full)", "listen.tls.ca: only used with client_cert verify-ca or verify-full");
+        assertThat(problems(shards + "listen: { tls: { key_passphrase: x } }")).containsExactly(
+                "listen.tls.key_passphrase: given without a key (the self-signed certificate needs none)");
+    }
+
+    @Test
     void theDesignExampleParses() throws Exception {
         ProxyConfig config = parse(DESIGN_EXAMPLE);
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
                 ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0, Duration.ofSeconds(30)));
         assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt"),
-                Duration.ofSeconds(15)));
+                false, Duration.ofSeconds(15), List.of()));
         assertThat(parse("auth: { auth_timeout: 2s }\nshards: { a: { user: u } }").auth().timeout())
                 .isEqualTo(Duration.ofSeconds(2));
         assertThat(config.admin()).isEqualTo(new AdminConfig(List.of("admin"), new HttpEndpoint("127.0.0.1", 9930)));

@@ -1,8 +1,13 @@
 package io.pgstitch.tls;
 
 import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,13 +18,16 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
  * The server side's {@link SslContext}, TLS 1.2 and 1.3 only, offering ALPN "postgresql" (PostgreSQL 17's
- * direct TLS requires it). Built from PEM files, or from a self-signed certificate when none is configured.
- * As a {@link Supplier} it re-reads the files when either changes: new connections get the new certificate,
- * open ones keep theirs; a file that fails to load is logged and the previous context stays.
+ * direct TLS requires it). Built from PEM files, or from a self-signed certificate when none is configured;
+ * optionally it requires client certificates that chain to a CA bundle. As a {@link Supplier} it re-reads the
+ * files when one changes: new connections get the new certificate (and CAs), open ones keep theirs; a file that
+ * fails to load is logged and the previous context stays.
  */
 public final class ServerTls implements Supplier<SslContext> {
 
@@ -29,53 +37,109 @@ public final class ServerTls implements Supplier<SslContext> {
     private final Path certificateFile;
     private final Path keyFile;
     private final char[] passphrase;
+    private final Path caFile;
+    private final ClientVerification verification;
     private volatile SslContext context;
     private volatile CertificateAndKey identity;
     private FileTime certificateTime;
     private FileTime keyTime;
+    private FileTime caTime;
 
-    private ServerTls(Path certificateFile, Path keyFile, char[] passphrase, CertificateAndKey identity)
-            throws SSLException {
+    private ServerTls(Path certificateFile, Path keyFile, char[] passphrase, CertificateAndKey identity, Path caFile,
+                      ClientVerification verification) throws IOException {
+        if (verification != ClientVerification.NONE && caFile == null) {
+            throw new IllegalArgumentException("client certificate verification needs a CA bundle");
+        }
         this.certificateFile = certificateFile;
         this.keyFile = keyFile;
         this.passphrase = passphrase == null ? null : passphrase.clone();
+        this.caFile = caFile;
+        this.verification = verification;
         this.identity = identity;
-        this.context = build(identity);
+        this.caTime = caFile == null ? null : Files.getLastModifiedTime(caFile);
+        this.context = build(identity, trusted());
     }
 
     /** From PEM files; they are watched for changes by {@link #get()}. */
     public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase) throws IOException {
+        return fromFiles(certificateFile, keyFile, passphrase, null, ClientVerification.NONE);
+    }
+
+    /**
+     * From PEM files, requiring client certificates unless {@code verification} is NONE.
+     *
+     * @param passphrase decrypts an encrypted key; null when it is not encrypted
+     * @param caFile     PEM bundle client certificates must chain to; required unless verification is NONE
+     */
+    public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase, Path caFile,
+                                      ClientVerification verification) throws IOException {
         ServerTls tls = new ServerTls(certificateFile, keyFile, passphrase,
-                PemFiles.load(certificateFile, keyFile, passphrase));
+                PemFiles.load(certificateFile, keyFile, passphrase), caFile, verification);
         tls.certificateTime = Files.getLastModifiedTime(certificateFile);
         tls.keyTime = Files.getLastModifiedTime(keyFile);
         return tls;
     }
 
     /** A self-signed certificate for localhost, generated now; its fingerprint is logged. */
-    public static ServerTls selfSigned(SecureRandom random) throws SSLException {
+    public static ServerTls selfSigned(SecureRandom random) throws IOException {
+        return selfSigned(random, null, ClientVerification.NONE);
+    }
+
+    /** A self-signed certificate for localhost, requiring client certificates unless verification is NONE. */
+    public static ServerTls selfSigned(SecureRandom random, Path caFile, ClientVerification verification)
+            throws IOException {
         CertificateAndKey identity = SelfSignedCertificates.forLocalhost(random);
         log.info("no TLS certificate configured: generated a self-signed one, SHA-256 fingerprint {}",
                 identity.sha256Fingerprint());
-        return new ServerTls(null, null, null, identity);
+        return new ServerTls(null, null, null, identity, caFile, verification);
     }
 
     static SslContext build(CertificateAndKey identity) throws SSLException {
-        return SslContextBuilder.forServer(identity.key(), identity.chain().toArray(new X509Certificate[0]))
+        return build(identity, null);
+    }
+
+    /** @param trusted the CAs a client certificate must chain to (one is then required); null: none asked for */
+    static SslContext build(CertificateAndKey identity, List<X509Certificate> trusted) throws SSLException {
+        SslContextBuilder builder = SslContextBuilder.forServer(identity.key(),
+                        identity.chain().toArray(new X509Certificate[0]))
                 .protocols("TLSv1.3", "TLSv1.2")
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN_POSTGRESQL))
-                .build();
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN_POSTGRESQL));
+        if (trusted != null) {
+            builder.trustManager(trusted).clientAuth(ClientAuth.REQUIRE);
+        }
+        return builder.build();
+    }
+
+    /**
+     * pg_hba's clientcert=verify-full: the certificate's one common name equals the user name exactly (case
+     * matters, as in PostgreSQL). A certificate with no CN, several CNs or a NUL in its CN never matches.
+     */
+    public static boolean clientCertificateMatchesUser(X509Certificate certificate, String user) {
+        RDN[] names = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded())
+                .getRDNs(BCStyle.CN);
+        if (names.length != 1 || names[0].isMultiValued()) {
+            return false;
+        }
+        // The raw string, not IETFUtils.valueToString: that escapes ',' '+' '=' and would change the name.
+        if (!(names[0].getFirst().getValue() instanceof ASN1String commonName)) {
+            return false;
+        }
+        return commonName.getString().indexOf('\0') < 0 && commonName.getString().equals(user);
     }
 
     /** The context for a new connection, reloaded first if a file changed. */
     @Override
     public SslContext get() {
-        if (certificateFile != null) {
+        if (certificateFile != null || caFile != null) {
             reloadIfChanged();
         }
         return context;
+    }
+
+    public ClientVerification verification() {
+        return verification;
     }
 
     public CertificateAndKey identity() {
@@ -84,19 +148,28 @@ public final class ServerTls implements Supplier<SslContext> {
 
     private synchronized void reloadIfChanged() {
         try {
-            FileTime certificate = Files.getLastModifiedTime(certificateFile);
-            FileTime key = Files.getLastModifiedTime(keyFile);
-            if (certificate.equals(certificateTime) && key.equals(keyTime)) {
+            FileTime certificate = certificateFile == null ? null : Files.getLastModifiedTime(certificateFile);
+            FileTime key = keyFile == null ? null : Files.getLastModifiedTime(keyFile);
+            FileTime ca = caFile == null ? null : Files.getLastModifiedTime(caFile);
+            if (Objects.equals(certificate, certificateTime) && Objects.equals(key, keyTime)
+                    && Objects.equals(ca, caTime)) {
                 return;
             }
             certificateTime = certificate;
             keyTime = key;
-            CertificateAndKey loaded = PemFiles.load(certificateFile, keyFile, passphrase);
-            context = build(loaded);
+            caTime = ca;
+            CertificateAndKey loaded = certificateFile == null ? identity
+                    : PemFiles.load(certificateFile, keyFile, passphrase);
+            context = build(loaded, trusted());
             identity = loaded;
-            log.info("TLS certificate reloaded from {}: SHA-256 {}", certificateFile, loaded.sha256Fingerprint());
+            log.info("TLS certificate reloaded from {}: SHA-256 {}{}", certificateFile, loaded.sha256Fingerprint(),
+                    caFile == null ? "" : ", client CAs from " + caFile);
         } catch (IOException e) {
             log.warn("TLS certificate not reloaded, keeping the previous one: {}", e.getMessage());
         }
+    }
+
+    private List<X509Certificate> trusted() throws IOException {
+        return verification == ClientVerification.NONE ? null : PemFiles.readCertificates(caFile);
     }
 }

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
 import org.bouncycastle.openssl.jcajce.JcaMiscPEMGenerator;
@@ -12,11 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
 import java.io.IOException;
-import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -34,11 +30,7 @@ class ServerTlsTest {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private static String pem(Object object) throws IOException {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-            writer.writeObject(object);
-        }
-        return out.toString();
+        return TestPki.pem(object);
     }
 
     private static void writeIdentity(CertificateAndKey identity, Path cert, Path key, String keyPem)
@@ -117,6 +109,38 @@ class ServerTlsTest {
         assertThat(tls.get()).as("a broken file keeps the previous context").isSameAs(after);
     }
 
+    @Test
+    void fromFilesDecryptsAnEncryptedKeyWithThePassphrase(@TempDir Path dir) throws Exception {
+        CertificateAndKey identity = SelfSignedCertificates.forLocalhost(RANDOM);
+        Path cert = dir.resolve("server.crt");
+        Path key = dir.resolve("server.key");
+        char[] passphrase = "s3cret".toCharArray();
+        var encryptor = new JceOpenSSLPKCS8EncryptorBuilder(JcaPKCS8Generator.AES_256_CBC).setRandom(RANDOM)
+                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                .setPassword(passphrase).build();
+        writeIdentity(identity, cert, key, pem(new JcaPKCS8Generator(identity.key(), encryptor)));
+        ServerTls tls = ServerTls.fromFiles(cert, key, passphrase);
+        passphrase[0] = 'x'; // the caller may wipe its copy: a reload still needs the passphrase
+        assertThat(handshake(tls.get())).isNotNull();
+        touch(cert, key, 10);
+        assertThat(tls.get()).isNotNull();
+        assertThat(tls.identity().key().getEncoded()).isEqualTo(identity.key().getEncoded());
+        assertThatThrownBy(() -> ServerTls.fromFiles(cert, key, null)).hasMessageContaining("no passphrase");
+    }
+
+    @Test
+    void aChangedCaBundleIsReloadedToo(@TempDir Path dir) throws Exception {
+        TestPki first = TestPki.create("first CA");
+        Path ca = first.writeCa(dir.resolve("ca.pem"));
+        ServerTls tls = ServerTls.selfSigned(RANDOM, ca, ClientVerification.VERIFY_CA);
+        SslContext before = tls.get();
+        assertThat(tls.get()).isSameAs(before);
+        TestPki.create("second CA").writeCa(ca);
+        Files.setLastModifiedTime(ca, FileTime.from(Instant.now().plusSeconds(10)));
+        assertThat(tls.get()).isNotSameAs(before);
+        assertThat(tls.verification()).isEqualTo(ClientVerification.VERIFY_CA);
+    }
+
     /** Sets both files' modification time ahead: file systems with coarse timestamps would hide the edit. */
     private static void touch(Path cert, Path key, long seconds) throws IOException {
         FileTime time = FileTime.from(Instant.now().plusSeconds(seconds));
@@ -129,42 +153,9 @@ class ServerTlsTest {
         SslContext clientContext = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
                 .protocols("TLSv1.3", "TLSv1.2").build();
         SSLEngine client = clientContext.newEngine(ByteBufAllocator.DEFAULT);
-        SSLEngine serverEngine = server.newEngine(ByteBufAllocator.DEFAULT);
-        client.setUseClientMode(true);
-        serverEngine.setUseClientMode(false);
-        ByteBuffer toServer = ByteBuffer.allocate(64 * 1024);
-        ByteBuffer toClient = ByteBuffer.allocate(64 * 1024);
-        ByteBuffer scratch = ByteBuffer.allocate(64 * 1024);
-        client.beginHandshake();
-        serverEngine.beginHandshake();
-        for (int round = 0; round < 200 && !(done(client) && done(serverEngine)); round++) {
-            step(client, toClient, toServer, scratch);
-            step(serverEngine, toServer, toClient, scratch);
-        }
-        assertThat(done(client) && done(serverEngine)).as("handshake completed").isTrue();
+        String protocol = Handshakes.run(client, server.newEngine(ByteBufAllocator.DEFAULT));
         X509Certificate peer = (X509Certificate) client.getSession().getPeerCertificates()[0];
         assertThat(peer).isNotNull();
-        return client.getSession().getProtocol();
-    }
-
-    private static boolean done(SSLEngine engine) {
-        SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
-        return status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
-                || status == SSLEngineResult.HandshakeStatus.FINISHED;
-    }
-
-    private static void step(SSLEngine engine, ByteBuffer incoming, ByteBuffer outgoing, ByteBuffer scratch)
-            throws SSLException {
-        incoming.flip();
-        engine.unwrap(incoming, scratch.clear());
-        incoming.compact();
-        Runnable task;
-        while ((task = engine.getDelegatedTask()) != null) {
-            task.run();
-        }
-        engine.wrap(ByteBuffer.allocate(0), outgoing);
-        while ((task = engine.getDelegatedTask()) != null) {
-            task.run();
-        }
+        return protocol;
     }
 }
