@@ -28,7 +28,21 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(file + ": cannot be read: " + e));
         }
         Path absolute = file.toAbsolutePath();
-        return parse(yaml, absolute.getParent(), System::getenv);
+        ProxyConfig config = parse(yaml, absolute.getParent(), System::getenv);
+        checkUsersFile(config.auth());
+        return config;
+    }
+
+    /** The users file is part of what a reload or check-config must find readable, so it is read here too. */
+    private static void checkUsersFile(AuthConfig auth) throws ConfigException {
+        if (auth.usersFile() != null) {
+            try {
+                UsersFile.load(auth.usersFile());
+            } catch (ConfigException e) {
+                throw new ConfigException(e.problems().stream().map(problem -> "auth.users_file: " + problem)
+                        .toList());
+            }
+        }
     }
 
     /**

@@ -1,6 +1,9 @@
 package io.pgstitch.conf;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -135,6 +138,21 @@ class ConfigLoaderTest {
                 "auth.rules[7].database[1]: empty pattern",
                 "auth.rules[7].user: empty pattern",
                 "auth.rules[8].method: required (trust, password, md5, scram-sha-256 or reject)");
+    }
+
+    @Test
+    void loadingAFileReadsItsUsersFileToo(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("pgstitch.yaml"),
+                "auth: { method: md5, users_file: users.txt }\nshards: { a: { user: u } }\n");
+        assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).singleElement().asString()
+                        .startsWith("auth.users_file: " + dir.resolve("users.txt") + ": cannot be read"));
+        Files.writeString(dir.resolve("users.txt"), "\"alice\" \"s3cret\"\n\"alice\" \"again\"\n");
+        assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.problems()).containsExactly("auth.users_file: " + dir.resolve("users.txt")
+                        + ":2: user \"alice\" is listed twice (first at line 1)"));
+        Files.writeString(dir.resolve("users.txt"), "\"alice\" \"s3cret\"\n");
+        assertThat(ConfigLoader.load(config).auth().usersFile()).isEqualTo(dir.resolve("users.txt"));
     }
 
     @Test

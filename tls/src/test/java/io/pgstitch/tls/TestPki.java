@@ -27,7 +27,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A throw-away certificate authority for tests: a CA, server certificates with names, client certificates. */
-final class TestPki {
+public final class TestPki {
 
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
@@ -37,7 +37,7 @@ final class TestPki {
         this.ca = ca;
     }
 
-    static TestPki create(String name) throws Exception {
+    public static TestPki create(String name) throws Exception {
         KeyPair pair = keyPair();
         X500Name subject = new X500Name("CN=" + name);
         var builder = builder(subject, subject, pair);
@@ -46,12 +46,12 @@ final class TestPki {
         return new TestPki(sign(builder, pair.getPrivate(), pair));
     }
 
-    CertificateAndKey ca() {
+    public CertificateAndKey ca() {
         return ca;
     }
 
     /** A leaf signed by this CA, with {@code subject} (e.g. "CN=alice") and optional DNS / IP subjectAltNames. */
-    CertificateAndKey issue(String subject, List<String> dnsNames, List<String> ipAddresses) throws Exception {
+    public CertificateAndKey issue(String subject, List<String> dnsNames, List<String> ipAddresses) throws Exception {
         KeyPair pair = keyPair();
         var builder = builder(X500Name.getInstance(ca.leaf().getSubjectX500Principal().getEncoded()),
                 new X500Name(subject), pair);
@@ -67,12 +67,12 @@ final class TestPki {
     }
 
     /** Writes the CA certificate as a PEM bundle. */
-    Path writeCa(Path file) throws IOException {
+    public Path writeCa(Path file) throws IOException {
         Files.writeString(file, pem(ca.leaf()));
         return file;
     }
 
-    static String pem(Object object) throws IOException {
+    public static String pem(Object object) throws IOException {
         StringWriter out = new StringWriter();
         try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
             writer.writeObject(object);

@@ -1,8 +1,11 @@
 package io.pgstitch.protocol.auth;
 
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Locale;
 
@@ -35,6 +38,23 @@ public final class ChannelBinding {
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
             throw new IllegalArgumentException("cannot compute tls-server-end-point with " + algorithm + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The binding data of a TLS session's server certificate: our own when {@code asServer}, the peer's otherwise;
+     * null when the session has no such certificate or its signature names no usable hash (then -PLUS is neither
+     * offered nor chosen, as PostgreSQL and libpq do).
+     */
+    public static byte[] tlsServerEndPoint(SSLSession session, boolean asServer) {
+        try {
+            Certificate[] chain = asServer ? session.getLocalCertificates() : session.getPeerCertificates();
+            if (chain == null || chain.length == 0 || !(chain[0] instanceof X509Certificate certificate)) {
+                return null;
+            }
+            return tlsServerEndPoint(certificate);
+        } catch (SSLPeerUnverifiedException | IllegalArgumentException e) {
+            return null;
         }
     }
 

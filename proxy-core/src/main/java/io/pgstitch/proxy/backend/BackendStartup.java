@@ -3,12 +3,14 @@ package io.pgstitch.proxy.backend;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Promise;
 import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.auth.Md5Password;
+import io.pgstitch.protocol.auth.ChannelBinding;
 import io.pgstitch.protocol.auth.ScramSha256Client;
 import io.pgstitch.protocol.backend.Authentication;
 import io.pgstitch.protocol.backend.AuthenticationCleartextPassword;
@@ -103,10 +105,13 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
         } else if (request instanceof AuthenticationMd5Password md5) {
             send(ctx, new PasswordMessage(Md5Password.encode(shard.user(), password("md5"), md5.salt())));
         } else if (request instanceof AuthenticationSasl sasl) {
-            if (!sasl.mechanisms().contains(ScramSha256Client.MECHANISM)) {
+            // Over TLS, -PLUS binds the proof to the shard's certificate, as libpq's channel_binding=prefer.
+            SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            scram = ScramSha256Client.forMechanisms(password("SCRAM-SHA-256"), sasl.mechanisms(),
+                    tls == null ? null : ChannelBinding.tlsServerEndPoint(tls.engine().getSession(), false));
+            if (scram == null) {
                 throw refused("offers only SASL mechanisms " + sasl.mechanisms());
             }
-            scram = new ScramSha256Client(password("SCRAM-SHA-256"));
             send(ctx, new SaslInitialResponse(scram.mechanism(), scram.clientFirstMessage()));
         } else if (request instanceof AuthenticationSaslContinue next && scram != null) {
             send(ctx, new SaslResponse(scram.clientFinalMessage(next.data())));

@@ -1,6 +1,5 @@
 package io.pgstitch.proxy.cli;
 
-import io.pgstitch.conf.AuthMethod;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.PoolMode;
 import io.pgstitch.conf.ProxyConfig;
@@ -21,10 +20,6 @@ final class NotYetImplemented {
 
     static void check(ProxyConfig config) throws ConfigException {
         List<String> problems = new ArrayList<>();
-        if (config.auth().method() != AuthMethod.TRUST) {
-            problems.add("auth.method: only \"trust\" is implemented in this version, got \""
-                    + config.auth().method().spelling() + "\"");
-        }
         for (ShardConfig shard : config.shards().values()) {
             String path = "shards." + shard.name();
             if (shard.pool().mode() != PoolMode.SESSION) {

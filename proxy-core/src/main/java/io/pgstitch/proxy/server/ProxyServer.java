@@ -1,5 +1,7 @@
 package io.pgstitch.proxy.server;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -10,24 +12,26 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.conf.AuthConfig;
+import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ListenTlsConfig;
 import io.pgstitch.conf.ListenTlsMode;
+import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.protocol.FrontendFrameDecoder;
+import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
-import io.pgstitch.proxy.session.ClientLimits;
-import io.pgstitch.proxy.session.ClientTls;
-import io.pgstitch.tls.ServerTls;
 import io.pgstitch.proxy.session.CancelRegistry;
+import io.pgstitch.proxy.session.ClientLimits;
 import io.pgstitch.proxy.session.ClientSession;
+import io.pgstitch.proxy.session.ClientTls;
 import io.pgstitch.proxy.session.DirectTlsDetector;
 import io.pgstitch.proxy.session.RpcMetrics;
 import io.pgstitch.proxy.session.RpcSettings;
 import io.pgstitch.proxy.session.SessionContext;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.pgstitch.tls.ClientVerification;
+import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +39,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * The listening proxy: accepts clients, gives each a {@link ClientSession}, and holds the configuration in
@@ -54,11 +59,13 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel serverChannel;
     private final BackendPools pools;
     private final ClientLimits limits;
+    private final ClientAuthenticator authenticator;
 
     private ProxyServer(ProxyConfig initial, Transport transport, int threads) throws InterruptedException {
         this.config = new AtomicReference<>(initial);
         this.routes = new AtomicReference<>(RoutingTable.of(initial));
         this.rpc = new AtomicReference<>(RpcSettings.of(initial.rpc()));
+        this.authenticator = authenticator(() -> config.get().auth(), meters);
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
         BackendConnector connector = new BackendConnector(transport.clientChannel());
@@ -67,7 +74,7 @@ public final class ProxyServer implements AutoCloseable {
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         SessionContext context = new SessionContext(routes::get, clientTls(initial.listen().tls()), limits,
                 new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
-                () -> config.get().auth().timeout());
+                authenticator);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -107,13 +114,27 @@ public final class ProxyServer implements AutoCloseable {
         if (config.mode() == ListenTlsMode.DISABLE) {
             return ClientTls.disabled();
         }
+        ClientVerification verification = switch (config.clientCert()) {
+            case OFF -> ClientVerification.NONE;
+            case VERIFY_CA -> ClientVerification.VERIFY_CA;
+            case VERIFY_FULL -> ClientVerification.VERIFY_FULL;
+        };
         try {
-            ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom())
+            ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom(), config.ca(), verification)
                     : ServerTls.fromFiles(config.cert(), config.key(),
-                    config.keyPassphrase() == null ? null : config.keyPassphrase().toCharArray());
-            return new ClientTls(config.mode(), tls);
+                    config.keyPassphrase() == null ? null : config.keyPassphrase().toCharArray(), config.ca(),
+                    verification);
+            return new ClientTls(config.mode(), tls, verification == ClientVerification.VERIFY_FULL);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("listen.tls: " + e.getMessage(), e);
+        }
+    }
+
+    private static ClientAuthenticator authenticator(Supplier<AuthConfig> auth, MeterRegistry meters) {
+        try {
+            return new ClientAuthenticator(auth, meters);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("auth.users_file: " + String.join("; ", e.problems()), e);
         }
     }
 
@@ -162,6 +183,7 @@ public final class ProxyServer implements AutoCloseable {
         ProxyConfig previous = config.getAndSet(next);
         routes.set(RoutingTable.of(next));
         rpc.set(RpcSettings.of(next.rpc()));
+        authenticator.reconfigure(next.auth());
         if (!previous.listen().equals(next.listen())) {
             log.warn("listen settings changed; they take effect only after a restart");
         }

@@ -31,6 +31,7 @@ import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.SslRequest;
 import io.pgstitch.protocol.frontend.StartupMessage;
+import io.pgstitch.proxy.auth.LoginExchange;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PoolKey;
@@ -39,7 +40,11 @@ import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -69,6 +74,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     enum State {
         /** Accepts SSLRequest and GSSENCRequest (answered 'N'), CancelRequest (then closes), StartupMessage. */
         STARTUP,
+        /** The client proves who it is ({@link LoginExchange}): only its password messages are accepted. */
+        AUTHENTICATING,
         /** Routed; waiting for a backend from the pool. Frames the client pipelines are queued, reading is paused. */
         CONNECTING,
         /** Logged in: every client frame goes to the backend, every backend frame to the client. */
@@ -87,12 +94,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private BackendKeyData issuedKey;
     private String databaseId;
     private Route route;
+    private ClientStartup startup;
     private Map<String, String> startupParameters;
     private boolean admitted;
     private boolean tlsActive;
     private boolean backendSentFatal;
     private boolean clientViolatedProtocol;
     private ScheduledFuture<?> loginTimer;
+    private LoginExchange login;
     /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and search_path. */
     private final Map<String, String> reported = new HashMap<>();
     private RpcSettings rpc;
@@ -114,8 +123,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (next.ordinal() < state.ordinal()) {
             throw new IllegalStateException("session cannot go from " + state + " to " + next);
         }
-        if (state == State.STARTUP && next != State.STARTUP && loginTimer != null) {
+        if (next.ordinal() > State.AUTHENTICATING.ordinal() && loginTimer != null) {
             loginTimer.cancel(false);
+            loginTimer = null;
         }
         state = next;
     }
@@ -123,10 +133,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        // A client that never finishes its startup must not hold a connection slot forever.
-        Duration timeout = context.authTimeout().get();
+        // A client that never finishes its login must not hold a connection slot forever.
+        Duration timeout = context.authenticator().timeout();
         loginTimer = ctx.executor().schedule(() -> {
-            if (state == State.STARTUP) {
+            if (state.ordinal() <= State.AUTHENTICATING.ordinal()) {
                 fatal(PgException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
             }
         }, timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -137,6 +147,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         switch (state) {
             case STARTUP -> startupPhase(ctx, msg);
+            case AUTHENTICATING -> authenticationPhase((Frame) msg);
             case CONNECTING -> queue((Frame) msg);
             case READY -> relayToBackend((Frame) msg);
             case CLOSED -> ReferenceCountUtil.release(msg);
@@ -215,29 +226,96 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     "pgstitch accepts only encrypted connections (listen.tls.mode: require)")
                     .withHint("Connect with sslmode=require or stronger.");
         }
-        ClientStartup startup = ClientStartup.of(message);
+        startup = ClientStartup.of(message);
         databaseId = startup.databaseId();
         context.limits().admit(databaseId);
         admitted = true;
         if (startup.negotiate()) {
             toClient(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
         }
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (context.tls().certificateNamesUser()) {
+            checkCertificateName(tls, startup.user());
+        }
+        login = context.authenticator().begin(databaseId, startup.user(), clientAddress(),
+                tls == null ? null : tls.engine().getSession());
+        if (login.authenticated()) {
+            connect();
+        } else {
+            transition(State.AUTHENTICATING);
+            toClient(login.request());
+            client.flush();
+        }
+    }
+
+    /**
+     * {@code listen.tls.client_cert: verify-full}: the certificate the handshake verified must name the user, as
+     * pg_hba's clientcert=verify-full.
+     */
+    private static void checkCertificateName(SslHandler tls, String user) {
+        X509Certificate certificate = null;
+        try {
+            if (tls != null && tls.engine().getSession().getPeerCertificates()[0] instanceof X509Certificate peer) {
+                certificate = peer;
+            }
+        } catch (SSLPeerUnverifiedException e) {
+            // no certificate: refused below
+        }
+        if (certificate == null || !ServerTls.clientCertificateMatchesUser(certificate, user)) {
+            throw PgException.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "certificate authentication failed for user \"" + user + "\"")
+                    .withDetail("listen.tls.client_cert is verify-full: the client certificate's common name "
+                            + "must be the user name.");
+        }
+    }
+
+    private InetAddress clientAddress() {
+        return client.remoteAddress() instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+
+    /** A client message while it logs in: the next step of its exchange, or the end of the connection. */
+    private void authenticationPhase(Frame frame) {
+        byte type = frame.type();
+        if (type == 'X') { // libpq gives up this way when it has no password to send
+            frame.release();
+            closeBoth();
+            return;
+        }
+        BackendMessage reply;
+        try {
+            if (type != 'p') {
+                throw login.unexpected(type);
+            }
+            reply = login.receive(frame.body());
+        } finally {
+            frame.release();
+        }
+        if (reply != null) {
+            toClient(reply);
+        }
+        client.flush();
+        if (login.authenticated()) {
+            connect();
+        }
+    }
+
+    /** Authenticated: route by database ID and wait for a backend of the routed shard. */
+    private void connect() {
         route = context.routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
-        log.debug("{} database {} user {} -> {} ({})", client.remoteAddress(), databaseId, startup.user(),
-                route.shard().name(), route.matchedBy());
+        log.debug("{} database {} user {} ({}) -> {} ({})", client.remoteAddress(), databaseId, startup.user(),
+                login.mechanism(), route.shard().name(), route.matchedBy());
         startupParameters = startup.sessionParameters();
         rpc = context.rpc().get();
         router = rpc.active() ? new RpcRouter(rpc, client.alloc()) : null;
         transition(State.CONNECTING);
         client.config().setAutoRead(false);
-        context.pools()
-                .acquire(client.eventLoop(), route.shard(), route.backendDatabase(), startup.sessionParameters())
-                .addListener((Future<PooledBackend> acquired) -> loggedIn(startup, acquired));
+        context.pools().acquire(client.eventLoop(), route.shard(), route.backendDatabase(), startupParameters)
+                .addListener((Future<PooledBackend> acquired) -> loggedIn(acquired));
     }
 
-    private void loggedIn(ClientStartup startup, Future<PooledBackend> connected) {
+    private void loggedIn(Future<PooledBackend> connected) {
         if (!connected.isSuccess()) {
             Throwable cause = connected.cause();
             fatal(cause instanceof PgException pg ? pg

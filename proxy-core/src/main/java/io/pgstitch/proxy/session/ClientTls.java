@@ -6,14 +6,15 @@ import io.pgstitch.conf.ListenTlsMode;
 import java.util.function.Supplier;
 
 /**
- * TLS towards clients as configured: the mode, and where the current server context comes from (null when
- * the mode is {@code disable}). The supplier may change the context (certificate reload); each new connection
- * asks it once.
+ * TLS towards clients as configured: the mode, where the current server context comes from (null when the mode
+ * is {@code disable}), and whether a client certificate's common name must be the user name
+ * ({@code client_cert: verify-full}; the handshake itself checks the chain). The supplier may change the
+ * context (certificate reload); each new connection asks it once.
  */
-public record ClientTls(ListenTlsMode mode, Supplier<SslContext> contexts) {
+public record ClientTls(ListenTlsMode mode, Supplier<SslContext> contexts, boolean certificateNamesUser) {
 
     public static ClientTls disabled() {
-        return new ClientTls(ListenTlsMode.DISABLE, null);
+        return new ClientTls(ListenTlsMode.DISABLE, null, false);
     }
 
     public boolean offered() {

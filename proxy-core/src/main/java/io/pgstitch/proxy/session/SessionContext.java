@@ -1,19 +1,19 @@
 package io.pgstitch.proxy.session;
 
 import io.pgstitch.conf.RoutingTable;
+import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
 
-import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
  * What every client session shares with the others: the routing table in force (it changes on reload),
  * TLS towards clients, the client limits, the cancel keys issued so far, the backend pools and the way to reach
- * shards, the RPC settings in force (they change on reload), where RPC calls are counted, and how long a new
- * client may take to log in ({@code auth.auth_timeout}).
+ * shards, the RPC settings in force (they change on reload), where RPC calls are counted, and how clients
+ * log in ({@code auth}).
  */
 public record SessionContext(Supplier<RoutingTable> routes, ClientTls tls, ClientLimits limits,
                              CancelRegistry cancels, BackendPools pools, BackendConnector connector,
-                             Supplier<RpcSettings> rpc, RpcMetrics rpcMetrics, Supplier<Duration> authTimeout) {
+                             Supplier<RpcSettings> rpc, RpcMetrics rpcMetrics, ClientAuthenticator authenticator) {
 }

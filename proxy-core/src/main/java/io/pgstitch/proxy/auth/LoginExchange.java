@@ -1,0 +1,224 @@
+package io.pgstitch.proxy.auth;
+
+import io.netty.buffer.ByteBuf;
+import io.pgstitch.conf.AuthMethod;
+import io.pgstitch.conf.UserSecret;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.auth.Md5Password;
+import io.pgstitch.protocol.auth.Passwords;
+import io.pgstitch.protocol.auth.ScramSha256Server;
+import io.pgstitch.protocol.auth.ScramVerifier;
+import io.pgstitch.protocol.backend.AuthenticationCleartextPassword;
+import io.pgstitch.protocol.backend.AuthenticationMd5Password;
+import io.pgstitch.protocol.backend.AuthenticationSasl;
+import io.pgstitch.protocol.backend.AuthenticationSaslContinue;
+import io.pgstitch.protocol.backend.AuthenticationSaslFinal;
+import io.pgstitch.protocol.backend.BackendMessage;
+import io.pgstitch.protocol.frontend.PasswordMessage;
+import io.pgstitch.protocol.frontend.SaslInitialResponse;
+import io.pgstitch.protocol.frontend.SaslResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+
+/**
+ * One client's login, as PostgreSQL runs it:
+ *
+ * <pre>
+ * trust           nothing to ask
+ * password        AuthenticationCleartextPassword  <- PasswordMessage
+ * md5             AuthenticationMD5Password(salt)  <- PasswordMessage "md5..."; a user whose secret is SCRAM gets
+ *                                                     SCRAM instead, as in PostgreSQL
+ * scram-sha-256   AuthenticationSASL               <- SASLInitialResponse -> AuthenticationSASLContinue
+ *                                                  <- SASLResponse        -> AuthenticationSASLFinal
+ * </pre>
+ *
+ * An unknown user (or one whose secret cannot answer the method) goes through the same exchange against a mock
+ * secret and fails at the same point with the same FATAL 28P01 as a wrong password; the reason goes to the
+ * server log only. A message the exchange does not expect is FATAL 08P01. AuthenticationOk is the session's
+ * to send, once its backend is ready. Lives on the client's event loop; one instance per client.
+ */
+public final class LoginExchange {
+
+    private static final Logger log = LoggerFactory.getLogger(LoginExchange.class);
+
+    /** Where {@link ClientAuthenticator} counts logins. */
+    interface Counter {
+        void count(String mechanism, String outcome);
+    }
+
+    /** What the next client message must be. */
+    private enum Step {
+        CLEARTEXT_PASSWORD, MD5_PASSWORD, SASL_INITIAL_RESPONSE, SASL_RESPONSE, DONE
+    }
+
+    private final String user;
+    private final UserSecret secret;
+    private final Counter counter;
+    private final BackendMessage request;
+    private Step step;
+    private String mechanism;
+    private byte[] md5Salt;
+    private byte[] mockSalt;
+    private ScramSha256Server scram;
+    private boolean authenticated;
+
+    private LoginExchange(String user, UserSecret secret, Counter counter, String mechanism, Step step,
+                          BackendMessage request) {
+        this.user = user;
+        this.secret = secret;
+        this.counter = counter;
+        this.mechanism = mechanism;
+        this.step = step;
+        this.request = request;
+    }
+
+    /**
+     * @param users   the users file in force; null for trust (or when none is configured: every password fails)
+     * @param binding tls-server-end-point of our certificate on this connection; null without TLS
+     */
+    static LoginExchange start(AuthMethod method, String user, UsersSource.Users users, byte[] mockSecret,
+                               byte[] binding, SecureRandom random, Counter counter) {
+        UserSecret secret = users == null ? null : users.secret(user);
+        byte[] mockSalt = ScramVerifier.mockSalt(mockSecret, user);
+        switch (method) {
+            case TRUST -> {
+                LoginExchange trust = new LoginExchange(user, null, counter, "trust", Step.DONE, null);
+                trust.authenticated = true;
+                counter.count("trust", "ok");
+                return trust;
+            }
+            case PASSWORD -> {
+                LoginExchange cleartext = new LoginExchange(user, secret, counter, "password",
+                        Step.CLEARTEXT_PASSWORD, AuthenticationCleartextPassword.INSTANCE);
+                cleartext.mockSalt = mockSalt;
+                return cleartext;
+            }
+            case MD5 -> {
+                // PostgreSQL answers md5 with SCRAM for a SCRAM secret; an unknown user gets what most users get,
+                // so that the kind of challenge does not tell whether the name exists.
+                boolean scram = secret instanceof UserSecret.Scram
+                        || (secret == null && (users == null || users.mostlyScram()));
+                if (!scram) {
+                    byte[] salt = new byte[4];
+                    random.nextBytes(salt);
+                    LoginExchange md5 = new LoginExchange(user, secret, counter, "md5", Step.MD5_PASSWORD,
+                            new AuthenticationMd5Password(salt));
+                    md5.md5Salt = salt;
+                    return md5;
+                }
+            }
+            case SCRAM_SHA_256 -> {
+            }
+            default -> throw new IllegalArgumentException("no exchange for " + method);
+        }
+        ScramVerifier verifier = scramVerifier(user, secret, users, mockSecret, mockSalt);
+        ScramSha256Server server = new ScramSha256Server(verifier, binding);
+        LoginExchange sasl = new LoginExchange(user, secret, counter, "scram-sha-256", Step.SASL_INITIAL_RESPONSE,
+                new AuthenticationSasl(server.mechanisms()));
+        sasl.scram = server;
+        return sasl;
+    }
+
+    /**
+     * A SCRAM secret as stored; a plaintext one turned into a verifier once per users-file reading (with the
+     * salt an unknown user of that name would get); an md5 hash cannot answer SCRAM: mock, as for unknown users.
+     */
+    private static ScramVerifier scramVerifier(String user, UserSecret secret, UsersSource.Users users,
+                                               byte[] mockSecret, byte[] mockSalt) {
+        if (secret instanceof UserSecret.Scram scram) {
+            return ScramVerifier.parse(scram.text());
+        }
+        if (secret instanceof UserSecret.Plain plain) {
+            return users.derived().computeIfAbsent(user, name -> ScramVerifier.fromPassword(plain.text(), mockSalt,
+                    ScramVerifier.DEFAULT_ITERATIONS));
+        }
+        return ScramVerifier.mock(mockSecret, user);
+    }
+
+    /** What to send the client to begin; null when it is authenticated already (trust). */
+    public BackendMessage request() {
+        return request;
+    }
+
+    public boolean authenticated() {
+        return authenticated;
+    }
+
+    /** {@code trust}, {@code password}, {@code md5}, {@code scram-sha-256} or {@code scram-sha-256-plus}. */
+    public String mechanism() {
+        return mechanism;
+    }
+
+    /**
+     * Takes the body of the client's next message (type 'p'; the caller keeps the buffer).
+     *
+     * @return what to send back (SASL continue / final), or null when there is nothing to send
+     * @throws PgException FATAL 28P01 for a wrong password or unknown user, FATAL 08P01 for a malformed message
+     */
+    public BackendMessage receive(ByteBuf body) {
+        try {
+            return switch (step) {
+                case CLEARTEXT_PASSWORD -> finish(checkCleartext(PasswordMessage.decode(body).password()), null);
+                case MD5_PASSWORD -> finish(secret != null && Md5Password.verify(user, secret.text(), md5Salt,
+                        PasswordMessage.decode(body).password()), null);
+                case SASL_INITIAL_RESPONSE -> {
+                    SaslInitialResponse initial = SaslInitialResponse.decode(body);
+                    step = Step.SASL_RESPONSE;
+                    byte[] serverFirst = scram.serverFirstMessage(initial.mechanism(), initial.data());
+                    mechanism = initial.mechanism().toLowerCase(java.util.Locale.ROOT);
+                    yield new AuthenticationSaslContinue(serverFirst);
+                }
+                case SASL_RESPONSE -> {
+                    ScramSha256Server.Outcome outcome = scram.verifyClientFinal(SaslResponse.decode(body).data());
+                    yield finish(outcome instanceof ScramSha256Server.Outcome.Authenticated,
+                            outcome instanceof ScramSha256Server.Outcome.Authenticated ok
+                                    ? new AuthenticationSaslFinal(ok.serverFinalMessage()) : null);
+                }
+                case DONE -> throw unexpected((byte) 'p');
+            };
+        } catch (PgException e) {
+            step = Step.DONE;
+            if (!SqlState.INVALID_PASSWORD.equals(e.sqlState())) {
+                counter.count(mechanism, "invalid");
+            }
+            throw e;
+        }
+    }
+
+    /** PostgreSQL's answer to any other message during the exchange. */
+    public PgException unexpected(byte type) {
+        String expected = scram != null ? "SASL response" : "password response";
+        return PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                "expected " + expected + ", got message type " + (char) type);
+    }
+
+    /**
+     * Method {@code password}: checked against whatever form the secret has. An unknown user costs the same
+     * key derivation a SCRAM secret would, so the time taken does not tell the name does not exist.
+     */
+    private boolean checkCleartext(String password) {
+        if (secret == null) {
+            ScramVerifier.fromPassword(password, mockSalt, ScramVerifier.DEFAULT_ITERATIONS);
+            return false;
+        }
+        return Passwords.verifyCleartext(user, secret.text(), password);
+    }
+
+    private BackendMessage finish(boolean ok, BackendMessage reply) {
+        step = Step.DONE;
+        if (!ok) {
+            counter.count(mechanism, "failed");
+            log.info("{} authentication failed for user \"{}\": {}", mechanism, user,
+                    secret == null ? "no such user in auth.users_file"
+                            : "wrong password (or a " + secret.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
+                            + " secret that cannot answer " + mechanism + ")");
+            throw Passwords.authenticationFailed(user);
+        }
+        authenticated = true;
+        counter.count(mechanism, "ok");
+        return reply;
+    }
+}
