@@ -2,6 +2,8 @@
 # pgbench -S through pgstitch, directly, and through PgBouncer (when pgbouncer is on PATH), in one run on
 # the demo's embedded shards. Usage: [MODES="simple prepared"] [FLAGS=-C] scripts/bench-pgbench.sh [seconds] [clients]
 # FLAGS=-C opens a new connection per transaction: what session pooling is for.
+# AUTH=scram-sha-256 (or md5) makes pgstitch and PgBouncer ask every client for its password, from the same
+# users file (written by `pgstitch passwd`); the shards themselves stay trust, so "direct" logs in without one.
 set -euo pipefail
 export PGSSLMODE=disable  # plaintext everywhere, so that the three paths are compared like for like
 cd "$(dirname "$0")/.."
@@ -25,6 +27,16 @@ for _ in $(seq 120); do grep -q "Press Ctrl-C" "$WORK/demo.log" 2>/dev/null && b
 SHARD_PORT=$(grep 'shard1:' "$WORK/pgstitch.yaml" | grep -o 'port: [0-9]*' | cut -d' ' -f2)
 pgbench -i -s 10 -q -h 127.0.0.1 -p "$SHARD_PORT" -U postgres tenant_a > /dev/null 2>&1
 
+BOUNCER_AUTH=trust
+echo '"postgres" ""' > "$WORK/users.txt"
+if [ -n "${AUTH:-}" ]; then
+  echo bench-password | ./pgstitch passwd postgres $([ "$AUTH" = md5 ] && echo --md5) > "$WORK/users.txt"
+  sed -i "s|^  method: trust|  method: $AUTH\n  users_file: $WORK/users.txt|" "$WORK/pgstitch.yaml"
+  for _ in $(seq 30); do grep -q "configuration applied" "$WORK/demo.log" && break; sleep 1; done
+  export PGPASSWORD=bench-password
+  BOUNCER_AUTH=$AUTH
+fi
+
 targets=("direct $SHARD_PORT" "pgstitch $PROXY_PORT")
 if command -v pgbouncer > /dev/null; then
   cat > "$WORK/pgbouncer.ini" <<INI
@@ -33,7 +45,7 @@ tenant_a = host=127.0.0.1 port=$SHARD_PORT dbname=tenant_a user=postgres
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $BOUNCER_PORT
-auth_type = trust
+auth_type = $BOUNCER_AUTH
 auth_file = $WORK/users.txt
 pool_mode = session
 max_client_conn = 200
@@ -41,7 +53,6 @@ default_pool_size = $((CLIENTS + 4))
 logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
 INI
-  echo '"postgres" ""' > "$WORK/users.txt"
   if [ "$(id -u)" = 0 ]; then
     chown -R nobody "$WORK"
     setpriv --reuid=nobody --regid=nogroup --clear-groups pgbouncer -d "$WORK/pgbouncer.ini"
