@@ -62,6 +62,8 @@ public final class LoginExchange {
     private String mechanism;
     private byte[] md5Salt;
     private byte[] mockSalt;
+    /** Method password, unknown user: whether to spend a SCRAM key derivation or an md5 hash on the answer. */
+    private boolean mockScram;
     private ScramSha256Server scram;
     private boolean authenticated;
 
@@ -94,6 +96,7 @@ public final class LoginExchange {
                 LoginExchange cleartext = new LoginExchange(user, secret, counter, "password",
                         Step.CLEARTEXT_PASSWORD, AuthenticationCleartextPassword.INSTANCE);
                 cleartext.mockSalt = mockSalt;
+                cleartext.mockScram = users == null || users.mostlyScram();
                 return cleartext;
             }
             case MD5 -> {
@@ -196,12 +199,17 @@ public final class LoginExchange {
     }
 
     /**
-     * Method {@code password}: checked against whatever form the secret has. An unknown user costs the same
-     * key derivation a SCRAM secret would, so the time taken does not tell the name does not exist.
+     * Method {@code password}: checked against whatever form the secret has. An unknown user costs what most
+     * users' check costs (a SCRAM key derivation, or an md5 hash), so the time taken does not tell the name
+     * does not exist.
      */
     private boolean checkCleartext(String password) {
         if (secret == null) {
-            ScramVerifier.fromPassword(password, mockSalt, ScramVerifier.DEFAULT_ITERATIONS);
+            if (mockScram) {
+                ScramVerifier.fromPassword(password, mockSalt, ScramVerifier.DEFAULT_ITERATIONS);
+            } else {
+                Md5Password.hash(user, password);
+            }
             return false;
         }
         return Passwords.verifyCleartext(user, secret.text(), password);
