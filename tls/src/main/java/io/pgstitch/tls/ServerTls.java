@@ -38,23 +38,18 @@ public final class ServerTls implements Supplier<SslContext> {
     private final Path keyFile;
     private final char[] passphrase;
     private final Path caFile;
-    private final ClientVerification verification;
     private volatile SslContext context;
     private volatile CertificateAndKey identity;
     private FileTime certificateTime;
     private FileTime keyTime;
     private FileTime caTime;
 
-    private ServerTls(Path certificateFile, Path keyFile, char[] passphrase, CertificateAndKey identity, Path caFile,
-                      ClientVerification verification) throws IOException {
-        if (verification != ClientVerification.NONE && caFile == null) {
-            throw new IllegalArgumentException("client certificate verification needs a CA bundle");
-        }
+    private ServerTls(Path certificateFile, Path keyFile, char[] passphrase, CertificateAndKey identity, Path caFile)
+            throws IOException {
         this.certificateFile = certificateFile;
         this.keyFile = keyFile;
         this.passphrase = passphrase == null ? null : passphrase.clone();
         this.caFile = caFile;
-        this.verification = verification;
         this.identity = identity;
         this.caTime = caFile == null ? null : Files.getLastModifiedTime(caFile);
         this.context = build(identity, trusted());
@@ -62,19 +57,19 @@ public final class ServerTls implements Supplier<SslContext> {
 
     /** From PEM files; they are watched for changes by {@link #get()}. */
     public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase) throws IOException {
-        return fromFiles(certificateFile, keyFile, passphrase, null, ClientVerification.NONE);
+        return fromFiles(certificateFile, keyFile, passphrase, null);
     }
 
     /**
-     * From PEM files, requiring client certificates unless {@code verification} is NONE.
+     * From PEM files, requiring client certificates when a CA bundle is given.
      *
      * @param passphrase decrypts an encrypted key; null when it is not encrypted
-     * @param caFile     PEM bundle client certificates must chain to; required unless verification is NONE
+     * @param caFile     PEM bundle client certificates must chain to; null: no client certificate is asked for
      */
-    public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase, Path caFile,
-                                      ClientVerification verification) throws IOException {
+    public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase, Path caFile)
+            throws IOException {
         ServerTls tls = new ServerTls(certificateFile, keyFile, passphrase,
-                PemFiles.load(certificateFile, keyFile, passphrase), caFile, verification);
+                PemFiles.load(certificateFile, keyFile, passphrase), caFile);
         tls.certificateTime = Files.getLastModifiedTime(certificateFile);
         tls.keyTime = Files.getLastModifiedTime(keyFile);
         return tls;
@@ -82,16 +77,15 @@ public final class ServerTls implements Supplier<SslContext> {
 
     /** A self-signed certificate for localhost, generated now; its fingerprint is logged. */
     public static ServerTls selfSigned(SecureRandom random) throws IOException {
-        return selfSigned(random, null, ClientVerification.NONE);
+        return selfSigned(random, null);
     }
 
-    /** A self-signed certificate for localhost, requiring client certificates unless verification is NONE. */
-    public static ServerTls selfSigned(SecureRandom random, Path caFile, ClientVerification verification)
-            throws IOException {
+    /** A self-signed certificate for localhost, requiring client certificates when a CA bundle is given. */
+    public static ServerTls selfSigned(SecureRandom random, Path caFile) throws IOException {
         CertificateAndKey identity = SelfSignedCertificates.forLocalhost(random);
         log.info("no TLS certificate configured: generated a self-signed one, SHA-256 fingerprint {}",
                 identity.sha256Fingerprint());
-        return new ServerTls(null, null, null, identity, caFile, verification);
+        return new ServerTls(null, null, null, identity, caFile);
     }
 
     static SslContext build(CertificateAndKey identity) throws SSLException {
@@ -138,10 +132,6 @@ public final class ServerTls implements Supplier<SslContext> {
         return context;
     }
 
-    public ClientVerification verification() {
-        return verification;
-    }
-
     public CertificateAndKey identity() {
         return identity;
     }
@@ -170,6 +160,6 @@ public final class ServerTls implements Supplier<SslContext> {
     }
 
     private List<X509Certificate> trusted() throws IOException {
-        return verification == ClientVerification.NONE ? null : PemFiles.readCertificates(caFile);
+        return caFile == null ? null : PemFiles.readCertificates(caFile);
     }
 }

@@ -13,6 +13,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgstitch.conf.AuthConfig;
+import io.pgstitch.conf.ClientCertMode;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ListenTlsConfig;
 import io.pgstitch.conf.ListenTlsMode;
@@ -30,7 +31,6 @@ import io.pgstitch.proxy.session.DirectTlsDetector;
 import io.pgstitch.proxy.session.RpcMetrics;
 import io.pgstitch.proxy.session.RpcSettings;
 import io.pgstitch.proxy.session.SessionContext;
-import io.pgstitch.tls.ClientVerification;
 import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,17 +114,13 @@ public final class ProxyServer implements AutoCloseable {
         if (config.mode() == ListenTlsMode.DISABLE) {
             return ClientTls.disabled();
         }
-        ClientVerification verification = switch (config.clientCert()) {
-            case OFF -> ClientVerification.NONE;
-            case VERIFY_CA -> ClientVerification.VERIFY_CA;
-            case VERIFY_FULL -> ClientVerification.VERIFY_FULL;
-        };
+        // client_cert verify-ca and verify-full both need a certificate from ca in the handshake (conf makes sure
+        // ca is given exactly then); the session checks verify-full's name
         try {
-            ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom(), config.ca(), verification)
+            ServerTls tls = config.cert() == null ? ServerTls.selfSigned(new SecureRandom(), config.ca())
                     : ServerTls.fromFiles(config.cert(), config.key(),
-                    config.keyPassphrase() == null ? null : config.keyPassphrase().toCharArray(), config.ca(),
-                    verification);
-            return new ClientTls(config.mode(), tls, verification == ClientVerification.VERIFY_FULL);
+                    config.keyPassphrase() == null ? null : config.keyPassphrase().toCharArray(), config.ca());
+            return new ClientTls(config.mode(), tls, config.clientCert() == ClientCertMode.VERIFY_FULL);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("listen.tls: " + e.getMessage(), e);
         }

@@ -52,8 +52,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One client connection, from its first byte to its close: startup, routing by database ID, a backend from
- * the routed shard's pool (session pooling: it is this client's until the client leaves), then relaying
+ * One client connection, from its first byte to its close: startup, authentication ({@link LoginExchange}),
+ * routing by database ID, a backend from the routed shard's pool (session pooling: it is this client's until
+ * the client leaves), then relaying
  * frames both ways on one event loop. When the client leaves, the backend goes back to its pool if it is in
  * a known, idle state (after its running query is cancelled and has ended), and is closed otherwise.
  *
@@ -95,7 +96,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private String databaseId;
     private Route route;
     private ClientStartup startup;
-    private Map<String, String> startupParameters;
     private boolean admitted;
     private boolean tlsActive;
     private boolean backendSentFatal;
@@ -306,12 +306,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
         log.debug("{} database {} user {} ({}) -> {} ({})", client.remoteAddress(), databaseId, startup.user(),
                 login.mechanism(), route.shard().name(), route.matchedBy());
-        startupParameters = startup.sessionParameters();
         rpc = context.rpc().get();
         router = rpc.active() ? new RpcRouter(rpc, client.alloc()) : null;
         transition(State.CONNECTING);
         client.config().setAutoRead(false);
-        context.pools().acquire(client.eventLoop(), route.shard(), route.backendDatabase(), startupParameters)
+        context.pools()
+                .acquire(client.eventLoop(), route.shard(), route.backendDatabase(), startup.sessionParameters())
                 .addListener((Future<PooledBackend> acquired) -> loggedIn(acquired));
     }
 
@@ -518,7 +518,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     Future<PooledBackend> acquireRpcBackend() {
         return context.pools().acquire(client.eventLoop(), PoolKey.rpc(route.shard(), route.backendDatabase(),
-                startupParameters, rpc.poolSize(), rpc.waitTimeout()));
+                startup.sessionParameters(), rpc.poolSize(), rpc.waitTimeout()));
     }
 
     /** Passes a backend frame on to the client (unflushed); takes it. */
