@@ -429,6 +429,9 @@ final class ConfigReader {
         if (text == null) {
             return fallback;
         }
+        if (node.get(key).isBoolean() && text.equals("false")) {
+            text = "off"; // YAML 1.1 reads an unquoted off (and no) as false
+        }
         String wanted = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
         List<String> spellings = new ArrayList<>();
         for (E constant : allowed) {

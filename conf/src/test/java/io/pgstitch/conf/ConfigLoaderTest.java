@@ -66,6 +66,20 @@ class ConfigLoaderTest {
         throw new AssertionError("expected the configuration to be refused");
     }
 
+    /** The README's configuration reference is what admins copy: it must stay a valid file. */
+    @Test
+    void theReadmeReferenceParses() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int section = readme.indexOf("## Configuration reference");
+        int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
+        String yaml = readme.substring(start, readme.indexOf("```", start));
+        ProxyConfig config = ConfigLoader.parse(yaml, BASE,
+                Map.of("SHARD1_PASSWORD", "s3cret", "TLS_KEY_PASSPHRASE", "p")::get);
+        assertThat(config.auth().rules()).hasSize(3);
+        assertThat(config.listen().tls().clientCert()).isEqualTo(ClientCertMode.OFF); // YAML reads off as false
+        assertThat(config.rpc().functions()).containsExactly("iasql_*");
+    }
+
     @Test
     void authSettings() throws Exception {
         AuthConfig auth = parse("""
