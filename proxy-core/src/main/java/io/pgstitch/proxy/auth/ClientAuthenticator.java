@@ -14,7 +14,6 @@ import javax.net.ssl.SSLSession;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
@@ -105,10 +104,5 @@ public final class ClientAuthenticator {
 
     void count(String method, String outcome) {
         meters.counter("pgstitch.client.logins", "method", method, "outcome", outcome).increment();
-    }
-
-    @Override
-    public String toString() {
-        return "ClientAuthenticator[users " + (users == null ? "none" : Objects.toString(users.path())) + "]";
     }
 }

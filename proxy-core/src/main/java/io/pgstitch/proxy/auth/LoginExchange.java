@@ -84,7 +84,6 @@ public final class LoginExchange {
     static LoginExchange start(AuthMethod method, String user, UsersSource.Users users, byte[] mockSecret,
                                byte[] binding, SecureRandom random, Counter counter) {
         UserSecret secret = users == null ? null : users.secret(user);
-        byte[] mockSalt = ScramVerifier.mockSalt(mockSecret, user);
         switch (method) {
             case TRUST -> {
                 LoginExchange trust = new LoginExchange(user, null, counter, "trust", Step.DONE, null);
@@ -95,7 +94,7 @@ public final class LoginExchange {
             case PASSWORD -> {
                 LoginExchange cleartext = new LoginExchange(user, secret, counter, "password",
                         Step.CLEARTEXT_PASSWORD, AuthenticationCleartextPassword.INSTANCE);
-                cleartext.mockSalt = mockSalt;
+                cleartext.mockSalt = ScramVerifier.mockSalt(mockSecret, user);
                 cleartext.mockScram = users == null || users.mostlyScram();
                 return cleartext;
             }
@@ -117,7 +116,7 @@ public final class LoginExchange {
             }
             default -> throw new IllegalArgumentException("no exchange for " + method);
         }
-        ScramVerifier verifier = scramVerifier(user, secret, users, mockSecret, mockSalt);
+        ScramVerifier verifier = scramVerifier(user, secret, users, mockSecret);
         ScramSha256Server server = new ScramSha256Server(verifier, binding);
         LoginExchange sasl = new LoginExchange(user, secret, counter, "scram-sha-256", Step.SASL_INITIAL_RESPONSE,
                 new AuthenticationSasl(server.mechanisms()));
@@ -130,13 +129,13 @@ public final class LoginExchange {
      * salt an unknown user of that name would get); an md5 hash cannot answer SCRAM: mock, as for unknown users.
      */
     private static ScramVerifier scramVerifier(String user, UserSecret secret, UsersSource.Users users,
-                                               byte[] mockSecret, byte[] mockSalt) {
+                                               byte[] mockSecret) {
         if (secret instanceof UserSecret.Scram scram) {
             return ScramVerifier.parse(scram.text());
         }
         if (secret instanceof UserSecret.Plain plain) {
-            return users.derived().computeIfAbsent(user, name -> ScramVerifier.fromPassword(plain.text(), mockSalt,
-                    ScramVerifier.DEFAULT_ITERATIONS));
+            return users.derived().computeIfAbsent(user, name -> ScramVerifier.fromPassword(plain.text(),
+                    ScramVerifier.mockSalt(mockSecret, name), ScramVerifier.DEFAULT_ITERATIONS));
         }
         return ScramVerifier.mock(mockSecret, user);
     }
@@ -221,8 +220,8 @@ public final class LoginExchange {
             counter.count(mechanism, "failed");
             log.info("{} authentication failed for user \"{}\": {}", mechanism, user,
                     secret == null ? "no such user in auth.users_file"
-                            : "wrong password (or a " + secret.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
-                            + " secret that cannot answer " + mechanism + ")");
+                            : "wrong password, or a secret (" + secret.getClass().getSimpleName()
+                            + ") that cannot answer " + mechanism);
             throw Passwords.authenticationFailed(user);
         }
         authenticated = true;
