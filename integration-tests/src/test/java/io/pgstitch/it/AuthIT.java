@@ -69,6 +69,7 @@ class AuthIT extends ProxiedTest {
                   rules:
                     - { user: mallory, method: reject }
                     - { database: tenant_b, user: bob, method: md5 }
+                    - { user: bob, method: reject }
                     - { user: carol, method: password }
                 """.formatted(dir.resolve("server.crt"), dir.resolve("server.key"), users)));
     }
@@ -175,9 +176,10 @@ class AuthIT extends ProxiedTest {
         assertThat(md5.stdout().trim()).isEqualTo("tenant_b");
         ProcessResult md5Wrong = psql("bob", "nope").database("tenant_b").run("-w", "-c", "select 1");
         assertThat(md5Wrong.stderr()).contains("password authentication failed for user \"bob\"");
-        // bob on another database: the rule does not match, scram-sha-256 applies, and his md5 hash cannot answer it
-        ProcessResult scramForMd5 = psql("bob", "bob-pw").run("-w", "-c", "select 1");
-        assertThat(scramForMd5.stderr()).contains("password authentication failed for user \"bob\"");
+        // bob is confined to tenant_b: the next rule rejects him everywhere else
+        ProcessResult elsewhere = psql("bob", "bob-pw").run("-w", "-c", "select 1");
+        assertThat(elsewhere.stderr()).contains("auth.rules rejects connection for host \"127.0.0.1\", user \"bob\", "
+                + "database \"tenant_a\", no encryption");
 
         ProcessResult cleartext = verifiedPsql("carol", "carol-pw").run("-w", "-At", "-c", "select 3");
         assertThat(cleartext.exitCode()).as(cleartext.stderr()).isZero();
