@@ -1,5 +1,7 @@
 package io.pgstitch.proxy.cli;
 
+import io.pgstitch.conf.AuthConfig;
+import io.pgstitch.conf.AuthRule;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.ProxyConfig;
@@ -40,7 +42,17 @@ final class CheckConfigCommand implements Callable<Integer> {
             err.flush();
             return 1;
         }
-        out.printf("%s: OK%n%nlisten %s:%d%n%nshards:%n", config, loaded.listen().host(), loaded.listen().port());
+        out.printf("%s: OK%n%nlisten %s:%d, tls %s%n", config, loaded.listen().host(), loaded.listen().port(),
+                loaded.listen().tls().mode().spelling());
+        AuthConfig auth = loaded.auth();
+        out.printf("%nauth: %s when no rule matches, users file %s%n", auth.method().spelling(),
+                auth.usersFile() == null ? "none" : auth.usersFile());
+        for (AuthRule rule : auth.rules()) {
+            out.printf("  database %s, user %s, address %s, tls %s -> %s%n", patterns(rule.databases()),
+                    patterns(rule.users()), rule.address() == null ? "all" : rule.address(),
+                    rule.tls() == null ? "any" : rule.tls(), rule.method().spelling());
+        }
+        out.printf("%nshards:%n");
         for (ShardConfig shard : loaded.shards().values()) {
             out.printf("  %-16s %s:%d user %s, pool %s/%d%n", shard.name(), shard.host(), shard.port(),
                     shard.user(), shard.pool().mode().name().toLowerCase(), shard.pool().size());
@@ -54,5 +66,9 @@ final class CheckConfigCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private static String patterns(List<String> patterns) {
+        return patterns.isEmpty() ? "all" : String.join(",", patterns);
     }
 }

@@ -26,7 +26,12 @@ class CheckConfigCommandTest {
     @Test
     void aValidFilePrintsTheEffectiveRoutingTable(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("ok.yaml");
+        Files.writeString(dir.resolve("users.txt"), "\"alice\" \"s3cret\"\n");
         Files.writeString(file, """
+                auth:
+                  method: scram-sha-256
+                  users_file: users.txt
+                  rules: [ { database: "tenant_*", address: 10.0.0.0/8, method: md5 }, { user: bob, method: reject } ]
                 shards:
                   shard1: { host: 10.0.0.1, user: postgres }
                   shard2: { host: 10.0.0.2, port: 5433, user: app }
@@ -40,6 +45,9 @@ class CheckConfigCommandTest {
         assertThat(run("check-config", "--config", file.toString())).isZero();
         assertThat(out.toString())
                 .contains(file + ": OK")
+                .contains("auth: scram-sha-256 when no rule matches, users file " + dir.resolve("users.txt"))
+                .contains("database tenant_*, user all, address 10.0.0.0/8, tls any -> md5")
+                .contains("database all, user bob, address all, tls any -> reject")
                 .contains("shard2           10.0.0.2:5433 user app, pool session/20")
                 .contains("tenant_b -> shard2 (10.0.0.2:5433) database tb_db")
                 .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID)  [pattern]")
