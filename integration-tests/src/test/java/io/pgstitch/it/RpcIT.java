@@ -459,6 +459,54 @@ class RpcIT {
         }
     }
 
+    /** Parse, Bind and Execute of {@code sql}, unnamed, no parameters: what libpq pipelines per query. */
+    private static void sendExtended(RawClient client, String sql) throws Exception {
+        byte[] text = sql.getBytes(StandardCharsets.UTF_8);
+        byte[] parse = new byte[text.length + 4];
+        System.arraycopy(text, 0, parse, 1, text.length); // "" \0 sql \0 int16 0
+        client.send('P', parse);
+        client.send('B', new byte[8]); // "" \0 "" \0 int16 0 int16 0 int16 0
+        client.send('E', new byte[5]); // "" \0 int32 0
+    }
+
+    private static String types(RawClient client, int count) throws Exception {
+        StringBuilder types = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            types.append(client.read().type());
+        }
+        return types.toString();
+    }
+
+    @Test
+    void aPipelineThatFlushesGetsItsRpcResultsBeforeItSyncs() throws Exception {
+        try (RawClient client = RawClient.connect(proxy.port())) {
+            client.sendStartup(java.util.Map.of("user", "postgres", "database", DB));
+            client.readUntil('Z');
+            // libpq's pipeline mode reading a result before PQpipelineSync: Flush, not Sync
+            sendExtended(client, "select iasql_noop()");
+            client.send('H', new byte[0]);
+            assertThat(types(client, 3)).isEqualTo("12D");
+            assertThat(client.read().type()).isEqualTo('C');
+            sendExtended(client, "select 2");
+            client.send('S', new byte[0]);
+            assertThat(types(client, 5)).isEqualTo("12DCZ");
+
+            // an error in the flushed part: as in PostgreSQL, the rest up to the Sync is skipped
+            sendExtended(client, "select iasql_fail()");
+            client.send('H', new byte[0]);
+            assertThat(types(client, 2)).isEqualTo("12");
+            RawClient.Message error = client.read();
+            assertThat(error.type()).isEqualTo('E');
+            assertThat(error.message()).isEqualTo("the engine refused");
+            sendExtended(client, "insert into side_effect values ('after-flushed-error')");
+            client.send('S', new byte[0]);
+            RawClient.Message ready = client.read();
+            assertThat(ready.type()).as("only the ReadyForQuery of the Sync").isEqualTo('Z');
+            assertThat(ready.body()).containsExactly('I');
+        }
+        assertThat(engine.count("select count(*) from side_effect where note = 'after-flushed-error'")).isZero();
+    }
+
     @Test
     void aQueryWithoutRpcCallReachesPostgresByteIdentical() throws Exception {
         try (FaultyRelay capture = new FaultyRelay("127.0.0.1", cluster.shard(1).port());

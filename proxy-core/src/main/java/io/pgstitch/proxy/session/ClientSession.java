@@ -31,6 +31,7 @@ import io.pgstitch.protocol.frontend.CancelRequest;
 import io.pgstitch.protocol.frontend.GssEncRequest;
 import io.pgstitch.protocol.frontend.SslRequest;
 import io.pgstitch.protocol.frontend.StartupMessage;
+import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.auth.LoginExchange;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPool;
@@ -113,6 +114,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private int readyForQueryOwed;
     /** An ErrorResponse answered unsynced extended-protocol messages since the last ReadyForQuery. */
     private boolean errorSinceSync;
+    /** A stitched request run at a client's Flush failed: the client's messages are skipped until its Sync. */
+    private boolean skippingUntilSync;
 
     public ClientSession(SessionContext context, FrontendFrameDecoder decoder) {
         this.context = context;
@@ -380,6 +383,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             return;
         }
+        if (skippingUntilSync) {
+            skipUntilSync(frame);
+            return;
+        }
         if (router != null && routeElsewhere(frame)) {
             return;
         }
@@ -387,6 +394,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             readyForQueryOwed++;
         }
         backend.write(frame);
+    }
+
+    /** After an error, as PostgreSQL: messages are dropped until a Sync, which is answered with ReadyForQuery. */
+    private void skipUntilSync(Frame frame) {
+        boolean sync = frame.type() == Sync.TYPE;
+        frame.release();
+        if (sync) {
+            skippingUntilSync = false;
+            toClient(ReadyForQuery.of(backend.status()));
+            client.flush();
+        }
     }
 
     /** Lets the router take {@code frame}; true when it did (held for a batch, or a stitched request began). */
@@ -399,9 +417,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             throw e;
         }
         if (routing == RpcRouter.Routing.READY) {
-            stitched = new StitchedRequest(this, router.takePlan(), rpc, context.rpcMetrics());
+            boolean answersSync = router.planAnswersSync();
+            stitched = new StitchedRequest(this, router.takePlan(), answersSync, rpc, context.rpcMetrics());
             if (readyForQueryOwed == 0) {
                 stitched.start(errorSinceSync);
+                errorSinceSync = false; // the request answers that error's Sync
             }
         }
         return routing != RpcRouter.Routing.PASS;
@@ -547,9 +567,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return client.alloc();
     }
 
-    /** The stitched request has sent its ReadyForQuery: the requests that waited behind it go on. */
-    void stitchedRequestDone() {
+    /**
+     * The stitched request is answered: the requests that waited behind it go on.
+     *
+     * @param skipUntilSync it ran at a Flush and failed: the client's messages up to its Sync are skipped
+     */
+    void stitchedRequestDone(boolean skipUntilSync) {
         stitched = null;
+        skippingUntilSync = skipUntilSync;
         while (stitched == null && state == State.READY && !pending.isEmpty()) {
             relayToBackend(pending.poll());
         }

@@ -34,8 +34,9 @@ import java.util.Objects;
  * first message that touches an RPC statement until the Sync, the batch is held back; at the Sync it is cut
  * into segments exactly like a multi-statement Query: runs of other messages stay on the session backend,
  * each RPC Execute (with its Parse, Bind, Describe) runs on an RPC connection, and every segment ends with a
- * Sync of the proxy's. RPC statements live only here: their Parse is replayed on the RPC connection under the
- * unnamed statement, so nothing is left behind on a pooled connection. Messages of the batch that passed
+ * Sync of the proxy's; a Flush in a held batch runs what is held so far at once, the same way (without the
+ * client's ReadyForQuery, which its Sync gets later). RPC statements live only here: their Parse is replayed
+ * on the RPC connection under the unnamed statement, so nothing is left behind on a pooled connection. Messages of the batch that passed
  * before the first RPC message form a segment of their own.
  */
 final class RpcRouter {
@@ -78,6 +79,8 @@ final class RpcRouter {
     private boolean unsynced;
     private boolean executeSinceSync;
     private List<StitchStep> plan;
+    /** Whether the plan answers a client's Sync or Query with a ReadyForQuery (not so for one run at a Flush). */
+    private boolean planAnswersSync;
 
     RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
@@ -137,16 +140,24 @@ final class RpcRouter {
                 (close.target() == Describe.Target.STATEMENT ? rpcStatements : rpcPortals).remove(close.name());
                 yield session(frame, false);
             }
-            case 'H' -> { // Flush inside a held batch: its results come when the batch runs at Sync
+            case 'H' -> {
                 if (held == null) {
                     yield Routing.PASS;
                 }
+                // A Flush in a held batch: the client waits for what it sent so far before it syncs (libpq's
+                // pipeline mode, psycopg's pipeline). That part runs now, in segments ended by the proxy's Syncs;
+                // the client's own Sync comes later.
                 frame.release();
-                yield Routing.HELD;
+                yield runHeld(false);
             }
             case Sync.TYPE -> sync(frame);
             default -> held != null ? hold(frame, Target.SESSION, null, false) : Routing.PASS;
         };
+    }
+
+    /** Whether the plan of the last {@link Routing#READY} ends with a ReadyForQuery for the client. */
+    boolean planAnswersSync() {
+        return planAnswersSync;
     }
 
     /** The plan made by the last {@link Routing#READY}; the caller owns it from now on. */
@@ -180,6 +191,7 @@ final class RpcRouter {
         }
         frame.release();
         plan = steps;
+        planAnswersSync = true;
         return Routing.READY;
     }
 
@@ -249,14 +261,22 @@ final class RpcRouter {
     }
 
     private Routing sync(Frame frame) {
-        rpcPortals.clear();
-        executeSinceSync = false;
         if (held == null) {
+            rpcPortals.clear();
+            executeSinceSync = false;
             unsynced = false;
             return Routing.PASS;
         }
         frame.release();
+        return runHeld(true);
+    }
+
+    /** Plans the held batch; its portals end with its segments. */
+    private Routing runHeld(boolean answersSync) {
+        rpcPortals.clear();
+        executeSinceSync = false;
         plan = planBatch(held);
+        planAnswersSync = answersSync;
         held = null;
         return Routing.READY;
     }

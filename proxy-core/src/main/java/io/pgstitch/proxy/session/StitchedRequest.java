@@ -63,6 +63,8 @@ final class StitchedRequest implements BackendListener {
     private final ArrayDeque<StitchStep> steps;
     private final RpcSettings settings;
     private final RpcMetrics metrics;
+    /** False for a plan run at a client's Flush: its Sync, and the ReadyForQuery, come later. */
+    private final boolean answersSync;
     private Phase phase = Phase.WAITING;
     private boolean failed;
     private int readyForQueryOwed;
@@ -76,8 +78,10 @@ final class StitchedRequest implements BackendListener {
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
 
-    StitchedRequest(ClientSession session, List<StitchStep> steps, RpcSettings settings, RpcMetrics metrics) {
+    StitchedRequest(ClientSession session, List<StitchStep> steps, boolean answersSync, RpcSettings settings,
+                    RpcMetrics metrics) {
         this.session = session;
+        this.answersSync = answersSync;
         this.steps = new ArrayDeque<>(steps);
         this.settings = settings;
         this.metrics = metrics;
@@ -366,9 +370,12 @@ final class StitchedRequest implements BackendListener {
         phase = Phase.DONE;
         steps.forEach(StitchStep::release);
         steps.clear();
-        session.toClient(ReadyForQuery.of(session.sessionBackend().status()));
+        if (answersSync) {
+            session.toClient(ReadyForQuery.of(session.sessionBackend().status()));
+        }
         session.flushClient();
-        session.stitchedRequestDone();
+        // run at a Flush and failed: as in PostgreSQL, what the client sends until its Sync is skipped
+        session.stitchedRequestDone(failed && !answersSync);
     }
 
     /** An RPC connection's FATAL ends its call, not the client's session: the client sees it as an ERROR. */

@@ -150,6 +150,26 @@ class RpcRouterTest {
     }
 
     @Test
+    void aFlushRunsWhatIsHeldWithoutAnsweringTheSyncThatComesLater() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        // libpq's pipeline mode: PQsendQueryParams, then PQsendFlushRequest, results read before the Sync
+        assertThat(route(router, frame(new Parse("", "select iasql_apply()", new int[0])))).isEqualTo(Routing.HELD);
+        assertThat(route(router, bind("", ""))).isEqualTo(Routing.HELD);
+        assertThat(route(router, frame(new Execute("", 0)))).isEqualTo(Routing.HELD);
+        assertThat(route(router, new Frame(Unpooled.buffer().writeByte('H').writeInt(4))))
+                .isEqualTo(Routing.READY);
+        assertThat(router.planAnswersSync()).isFalse();
+        assertThat(plan(router)).map(RpcRouterTest::describe)
+                .containsExactly("rpc(iasql_apply, injected 0) P[] B[] E S");
+        assertThat(route(router, frame(new Parse("", "select 2", new int[0])))).isEqualTo(Routing.PASS);
+        assertThat(route(router, frame(Sync.INSTANCE))).as("the client's Sync goes to the session")
+                .isEqualTo(Routing.PASS);
+        assertThat(route(router, frame(new Query("select iasql_apply()")))).isEqualTo(Routing.READY);
+        assertThat(router.planAnswersSync()).isTrue();
+        plan(router);
+    }
+
+    @Test
     void aNamedRpcStatementIsReplayedUnnamedEachTimeItIsBound() {
         RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
         route(router, frame(new Parse("S_1", "select * from iasql_install($1)", new int[] {25})));
