@@ -503,6 +503,17 @@ class RpcIT {
             RawClient.Message ready = client.read();
             assertThat(ready.type()).as("only the ReadyForQuery of the Sync").isEqualTo('Z');
             assertThat(ready.body()).containsExactly('I');
+
+            // an error of the session before a held part: the held part is skipped, and nothing after the Sync is
+            sendExtended(client, "select 1/0");
+            client.send('H', new byte[0]);
+            assertThat(types(client, 2)).isEqualTo("1E"); // 1/0 fails when Bind plans it
+            sendExtended(client, "select iasql_noop()");
+            client.send('H', new byte[0]);
+            client.send('S', new byte[0]);
+            assertThat(client.read().type()).as("the RPC call after the error never ran").isEqualTo('Z');
+            client.send('Q', "select iasql_noop()\0".getBytes(StandardCharsets.UTF_8));
+            assertThat(types(client, 4)).as("the next request runs in full").isEqualTo("TDCZ");
         }
         assertThat(engine.count("select count(*) from side_effect where note = 'after-flushed-error'")).isZero();
     }
