@@ -20,9 +20,11 @@ public record AuthRule(List<String> databases, List<String> users, Cidr address,
         users = List.copyOf(users);
     }
 
+    /** @param client the client's address; null when it has none, which no rule with an address matches */
     public boolean matches(String database, String user, InetAddress client, boolean clientTls) {
         return anyMatches(databases, database) && anyMatches(users, user)
-                && (address == null || address.contains(client)) && (tls == null || tls == clientTls);
+                && (address == null || client != null && address.contains(client))
+                && (tls == null || tls == clientTls);
     }
 
     private static boolean anyMatches(List<String> patterns, String value) {

@@ -333,6 +333,27 @@ class AuthIT extends ProxiedTest {
         }
     }
 
+    @Test
+    void strangersWhoNeverAnswerDoNotTakeADatabasesSlots() throws Exception {
+        Psql.assumeAvailable();
+        String yaml = TestProxy.standardRoutes(cluster).replace("""
+                listen: { host: 127.0.0.1, port: 0 }
+                auth: { method: trust }
+                """, """
+                listen: { host: 127.0.0.1, port: 0, max_client_connections_per_database: 1 }
+                auth: { method: scram-sha-256, users_file: '%s' }
+                """.formatted(users));
+        try (TestProxy limited = TestProxy.start(yaml); RawClient stranger = RawClient.connect(limited.port())) {
+            stranger.sendStartup(Map.of("user", "nobody", "database", "tenant_a"));
+            assertThat(stranger.read().type()).isEqualTo('R'); // asked for a password it will never send
+            ProcessResult alice = Psql.at("127.0.0.1", limited.port()).user("alice").database("tenant_a")
+                    .env("PGPASSWORD", "alice-pw").env("PGPASSFILE", "/dev/null")
+                    .run("-w", "-At", "-c", "select tenant from whoami");
+            assertThat(alice.exitCode()).as(alice.stderr()).isZero();
+            assertThat(alice.stdout().trim()).isEqualTo("tenant_a");
+        }
+    }
+
     // ---- client certificates ----
 
     @Test

@@ -4,9 +4,18 @@ import io.pgstitch.proxy.postgres.LocalPostgres;
 import io.pgstitch.proxy.postgres.PostgresBinaries;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -89,6 +98,48 @@ class ShardLoginIT {
                 assertThat(e.getSQLState()).isEqualTo("08001");
                 assertThat(e.getMessage()).contains("shards.locked.password is not set");
             });
+        }
+    }
+
+    /**
+     * A shard (or a man in the middle) that answers client-first with AuthenticationOk, skipping the server's
+     * proof: pgstitch must not take that as a login.
+     */
+    @Test
+    void aShardThatSkipsTheScramProofIsRefused() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 10, InetAddress.getByName("127.0.0.1"))) {
+            Thread fake = new Thread(() -> {
+                try (Socket socket = listener.accept();
+                     DataInputStream in = new DataInputStream(socket.getInputStream());
+                     OutputStream out = socket.getOutputStream()) {
+                    in.readNBytes(in.readInt() - 4); // the startup packet
+                    byte[] mechanisms = "SCRAM-SHA-256\0\0".getBytes(StandardCharsets.US_ASCII);
+                    out.write(ByteBuffer.allocate(9 + mechanisms.length).put((byte) 'R')
+                            .putInt(8 + mechanisms.length).putInt(10).put(mechanisms).array());
+                    out.flush();
+                    in.readByte(); // SASLInitialResponse
+                    in.readNBytes(in.readInt() - 4);
+                    out.write(ByteBuffer.allocate(9).put((byte) 'R').putInt(8).putInt(0).array()); // "Ok"
+                    out.write(ByteBuffer.allocate(6).put((byte) 'Z').putInt(5).put((byte) 'I').array());
+                    out.flush();
+                    in.read(); // until pgstitch gives up
+                } catch (IOException e) {
+                    // closed
+                }
+            }, "fake-scram-shard");
+            fake.setDaemon(true);
+            fake.start();
+            String yaml = """
+                    listen: { host: 127.0.0.1, port: 0 }
+                    shards:
+                      fake: { host: 127.0.0.1, port: %d, user: postgres, password: secret }
+                    default_route: fake
+                    """.formatted(listener.getLocalPort());
+            try (TestProxy proxy = TestProxy.start(yaml)) {
+                assertThatThrownBy(() -> proxy.connect("postgres")).isInstanceOfSatisfying(SQLException.class,
+                        e -> assertThat(e.getMessage()).contains("pgstitch cannot log in to shard \"fake\": the "
+                                + "server ended SCRAM authentication without proving it knows the password"));
+            }
         }
     }
 }

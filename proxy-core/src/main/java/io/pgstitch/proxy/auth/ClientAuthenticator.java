@@ -38,7 +38,7 @@ public final class ClientAuthenticator {
         this.meters = meters;
         random.nextBytes(mockSecret);
         AuthConfig initial = config.get();
-        this.users = initial.usersFile() == null ? null : UsersSource.load(initial.usersFile());
+        this.users = initial.usersFile() == null ? null : UsersSource.load(initial.usersFile(), mockSecret);
     }
 
     /**
@@ -51,7 +51,7 @@ public final class ClientAuthenticator {
             return;
         }
         try {
-            users = UsersSource.load(next.usersFile());
+            users = UsersSource.load(next.usersFile(), mockSecret);
             log.info("auth.users_file is now {}", next.usersFile());
         } catch (ConfigException e) {
             log.warn("auth.users_file {} not read, keeping {}: {}", next.usersFile(),

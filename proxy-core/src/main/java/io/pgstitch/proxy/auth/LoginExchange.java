@@ -99,10 +99,11 @@ public final class LoginExchange {
                 return cleartext;
             }
             case MD5 -> {
-                // PostgreSQL answers md5 with SCRAM for a SCRAM secret; an unknown user gets what most users get,
-                // so that the kind of challenge does not tell whether the name exists.
+                // PostgreSQL answers md5 with SCRAM for a SCRAM secret; an unknown user, and a plaintext secret
+                // (which can answer either), get what most users get, so that the kind of challenge does not
+                // tell whether the name exists.
                 boolean scram = secret instanceof UserSecret.Scram
-                        || (secret == null && (users == null || users.mostlyScram()));
+                        || (!(secret instanceof UserSecret.Md5) && (users == null || users.mostlyScram()));
                 if (!scram) {
                     byte[] salt = new byte[4];
                     random.nextBytes(salt);
@@ -125,19 +126,13 @@ public final class LoginExchange {
     }
 
     /**
-     * A SCRAM secret as stored; a plaintext one turned into a verifier once per users-file reading (with the
-     * salt an unknown user of that name would get); an md5 hash cannot answer SCRAM: mock, as for unknown users.
+     * A SCRAM secret as stored, or as derived from a plaintext one when the file was read; an md5 hash cannot
+     * answer SCRAM: mock, as for unknown users.
      */
     private static ScramVerifier scramVerifier(String user, UserSecret secret, UsersSource.Users users,
                                                byte[] mockSecret) {
-        if (secret instanceof UserSecret.Scram scram) {
-            return ScramVerifier.parse(scram.text());
-        }
-        if (secret instanceof UserSecret.Plain plain) {
-            return users.derived().computeIfAbsent(user, name -> ScramVerifier.fromPassword(plain.text(),
-                    ScramVerifier.mockSalt(mockSecret, name), ScramVerifier.DEFAULT_ITERATIONS));
-        }
-        return ScramVerifier.mock(mockSecret, user);
+        ScramVerifier verifier = users == null ? null : users.scramVerifier(user);
+        return verifier != null ? verifier : ScramVerifier.mock(mockSecret, user);
     }
 
     /** What to send the client to begin; null when it is authenticated already (trust). */

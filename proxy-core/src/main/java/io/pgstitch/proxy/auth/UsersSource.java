@@ -12,49 +12,74 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code auth.users_file}, read again when it changes: each login asks {@link #current()}, which looks at the
- * file's modification time and size (one stat) and re-reads it when either moved. A file that no longer reads
- * cleanly is logged with its problems and the previous contents stay in force, as a broken configuration
+ * file's modification time and size (one stat, no lock) and re-reads it when either moved. A file that no longer
+ * reads cleanly is logged with its problems and the previous contents stay in force, as a broken configuration
  * reload does.
  */
 final class UsersSource {
 
     private static final Logger log = LoggerFactory.getLogger(UsersSource.class);
 
-    /** One reading of the file, with what logins derive from it. */
-    record Users(UsersFile file, boolean mostlyScram, Map<String, ScramVerifier> derived) {
+    /**
+     * One reading of the file, with the SCRAM verifiers of its users: parsed from SCRAM secrets, and derived from
+     * plaintext ones now (4096 PBKDF2 rounds each, with the salt an unknown user of that name gets), so that no
+     * login pays for a derivation an unknown user's login would not.
+     */
+    record Users(UsersFile file, boolean mostlyScram, Map<String, ScramVerifier> scram) {
 
-        static Users of(UsersFile file) {
-            long scram = file.users().stream().filter(user -> file.secret(user) instanceof UserSecret.Scram).count();
-            return new Users(file, scram * 2 >= file.users().size(), new ConcurrentHashMap<>());
+        static Users of(UsersFile file, byte[] mockSecret) {
+            Map<String, ScramVerifier> scram = new HashMap<>();
+            for (String user : file.users()) {
+                UserSecret secret = file.secret(user);
+                if (secret instanceof UserSecret.Scram stored) {
+                    scram.put(user, ScramVerifier.parse(stored.text()));
+                } else if (secret instanceof UserSecret.Plain plain) {
+                    scram.put(user, ScramVerifier.fromPassword(plain.text(), ScramVerifier.mockSalt(mockSecret, user),
+                            ScramVerifier.DEFAULT_ITERATIONS));
+                }
+            }
+            long stored = file.users().stream().filter(user -> file.secret(user) instanceof UserSecret.Scram).count();
+            return new Users(file, stored * 2 >= file.users().size(), Map.copyOf(scram));
         }
 
         UserSecret secret(String user) {
             return file.secret(user);
         }
+
+        /** The user's SCRAM verifier; null for an unknown user or one with an md5 hash. */
+        ScramVerifier scramVerifier(String user) {
+            return scram.get(user);
+        }
     }
 
     private final Path path;
+    private final byte[] mockSecret;
     private volatile Users users;
-    private FileTime modified;
-    private long size;
+    private volatile FileTime modified;
+    private volatile long size;
 
-    private UsersSource(Path path, Users users, BasicFileAttributes read) {
+    private UsersSource(Path path, byte[] mockSecret, Users users, BasicFileAttributes read) {
         this.path = path;
+        this.mockSecret = mockSecret;
         this.users = users;
         this.modified = read.lastModifiedTime();
         this.size = read.size();
     }
 
-    /** Reads the file now; its problems are the caller's (at start: refuse to start). */
-    static UsersSource load(Path path) throws ConfigException {
+    /**
+     * Reads the file now; its problems are the caller's (at start: refuse to start).
+     *
+     * @param mockSecret the secret unknown users' salts come from; plaintext secrets are derived with the same
+     */
+    static UsersSource load(Path path, byte[] mockSecret) throws ConfigException {
         BasicFileAttributes attributes = attributes(path);
-        return new UsersSource(path, Users.of(UsersFile.load(path)), attributes);
+        return new UsersSource(path, mockSecret, Users.of(UsersFile.load(path), mockSecret), attributes);
     }
 
     Path path() {
@@ -63,26 +88,32 @@ final class UsersSource {
 
     /** The file's contents in force, re-read first if it changed since the last look. */
     Users current() {
-        reloadIfChanged();
-        return users;
-    }
-
-    private synchronized void reloadIfChanged() {
         BasicFileAttributes now;
         try {
             now = attributes(path);
         } catch (ConfigException e) {
             log.warn("users file {} not reloaded, keeping the previous one: {}", path, e.getMessage());
-            return;
+            return users;
         }
-        if (Objects.equals(now.lastModifiedTime(), modified) && now.size() == size) {
-            return;
+        if (changed(now)) {
+            reload(now);
+        }
+        return users;
+    }
+
+    private boolean changed(BasicFileAttributes now) {
+        return !now.lastModifiedTime().equals(modified) || now.size() != size;
+    }
+
+    private synchronized void reload(BasicFileAttributes now) {
+        if (!changed(now)) {
+            return; // another event loop got here first
         }
         modified = now.lastModifiedTime();
         size = now.size();
         try {
             UsersFile file = UsersFile.load(path);
-            users = Users.of(file);
+            users = Users.of(file, mockSecret);
             log.info("users file {} reloaded: {} users", path, file.users().size());
         } catch (ConfigException e) {
             log.warn("users file {} not reloaded, keeping the previous one:\n  {}", path,
@@ -94,7 +125,7 @@ final class UsersSource {
         try {
             return Files.readAttributes(path, BasicFileAttributes.class);
         } catch (IOException e) {
-            throw new ConfigException(java.util.List.of(path + ": cannot be read: " + e));
+            throw new ConfigException(List.of(path + ": cannot be read: " + e));
         }
     }
 }

@@ -51,6 +51,7 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private BackendKeyData keyData;
     private ScramSha256Client scram;
+    private boolean scramVerified;
 
     BackendStartup(ShardConfig shard, StartupMessage startup, Promise<BackendConnection> promise) {
         this.shard = shard;
@@ -98,6 +99,11 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
 
     private void authenticate(ChannelHandlerContext ctx, Authentication request) {
         if (request instanceof AuthenticationOk) {
+            if (scram != null && !scramVerified) {
+                // a server (or a man in the middle, with -PLUS) that skips SCRAM's last step has not
+                // proved it knows the secret
+                throw refused("ended SCRAM authentication without proving it knows the password");
+            }
             return;
         }
         if (request instanceof AuthenticationCleartextPassword) {
@@ -117,6 +123,7 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
             send(ctx, new SaslResponse(scram.clientFinalMessage(next.data())));
         } else if (request instanceof AuthenticationSaslFinal last && scram != null) {
             scram.verifyServerFinal(last.data());
+            scramVerified = true;
         } else {
             throw refused("asks for an authentication method pgstitch does not support: " + request);
         }

@@ -9,7 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 
 /**
- * {@code listen.max_client_connections} and {@code max_client_connections_per_database}: counted at login,
+ * {@code listen.max_client_connections}, counted from the startup packet on, and
+ * {@code max_client_connections_per_database}, counted once the client has authenticated (as PostgreSQL's
+ * per-database limit: a stranger who never answers the password request cannot fill a tenant's slots); both are
  * released when the session ends. The limits are read at each login, so a reload applies at once.
  */
 public final class ClientLimits {
@@ -24,24 +26,31 @@ public final class ClientLimits {
         this.maxPerDatabase = maxPerDatabase;
     }
 
-    /** Counts one more client of {@code databaseId}, or refuses it with FATAL 53300. */
-    public void admit(String databaseId) {
+    /** Counts one more client, or refuses it with FATAL 53300. */
+    public void admit() {
         if (total.incrementAndGet() > maxTotal.getAsInt()) {
             total.decrementAndGet();
             throw PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already: pgstitch "
                     + "accepts at most " + maxTotal.getAsInt() + " (listen.max_client_connections)");
         }
+    }
+
+    public void leave() {
+        total.decrementAndGet();
+    }
+
+    /** Counts one more authenticated client of {@code databaseId}, or refuses it with FATAL 53300. */
+    public void admitTo(String databaseId) {
         int limit = maxPerDatabase.getAsInt();
         int count = perDatabase.computeIfAbsent(databaseId, id -> new AtomicInteger()).incrementAndGet();
         if (limit > 0 && count > limit) {
-            leave(databaseId);
+            leaveFrom(databaseId);
             throw PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, "too many connections for database \""
                     + databaseId + "\": at most " + limit + " (listen.max_client_connections_per_database)");
         }
     }
 
-    public void leave(String databaseId) {
-        total.decrementAndGet();
+    public void leaveFrom(String databaseId) {
         perDatabase.computeIfPresent(databaseId, (id, count) -> count.decrementAndGet() == 0 ? null : count);
     }
 

@@ -97,7 +97,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private String databaseId;
     private Route route;
     private ClientStartup startup;
+    /** Counted in the client limits: in the total since the startup packet, in its database's once authenticated. */
     private boolean admitted;
+    private boolean admittedToDatabase;
     private boolean tlsActive;
     private boolean backendSentFatal;
     private boolean clientViolatedProtocol;
@@ -231,7 +233,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         startup = ClientStartup.of(message);
         databaseId = startup.databaseId();
-        context.limits().admit(databaseId);
+        context.limits().admit();
         admitted = true;
         if (startup.negotiate()) {
             toClient(new NegotiateProtocolVersion(startup.minorVersion(), startup.unrecognizedOptions()));
@@ -304,6 +306,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Authenticated: route by database ID and wait for a backend of the routed shard. */
     private void connect() {
+        context.limits().admitTo(databaseId);
+        admittedToDatabase = true;
         route = context.routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
@@ -644,8 +648,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             issuedKey = null;
         }
         if (admitted) {
-            context.limits().leave(databaseId);
+            context.limits().leave();
             admitted = false;
+        }
+        if (admittedToDatabase) {
+            context.limits().leaveFrom(databaseId);
+            admittedToDatabase = false;
         }
         if (backend != null) {
             backend.giveBack(backendSentFatal || clientViolatedProtocol);
