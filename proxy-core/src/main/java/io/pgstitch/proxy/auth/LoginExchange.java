@@ -117,22 +117,15 @@ public final class LoginExchange {
             }
             default -> throw new IllegalArgumentException("no exchange for " + method);
         }
-        ScramVerifier verifier = scramVerifier(user, secret, users, mockSecret);
-        ScramSha256Server server = new ScramSha256Server(verifier, binding);
+        // the user's verifier (stored, or derived from a plaintext secret when the file was read); an md5 hash
+        // cannot answer SCRAM: the mock, as for an unknown user
+        ScramVerifier verifier = users == null ? null : users.scramVerifier(user);
+        ScramSha256Server server = new ScramSha256Server(
+                verifier != null ? verifier : ScramVerifier.mock(mockSecret, user), binding);
         LoginExchange sasl = new LoginExchange(user, secret, counter, "scram-sha-256", Step.SASL_INITIAL_RESPONSE,
                 new AuthenticationSasl(server.mechanisms()));
         sasl.scram = server;
         return sasl;
-    }
-
-    /**
-     * A SCRAM secret as stored, or as derived from a plaintext one when the file was read; an md5 hash cannot
-     * answer SCRAM: mock, as for unknown users.
-     */
-    private static ScramVerifier scramVerifier(String user, UserSecret secret, UsersSource.Users users,
-                                               byte[] mockSecret) {
-        ScramVerifier verifier = users == null ? null : users.scramVerifier(user);
-        return verifier != null ? verifier : ScramVerifier.mock(mockSecret, user);
     }
 
     /** What to send the client to begin; null when it is authenticated already (trust). */

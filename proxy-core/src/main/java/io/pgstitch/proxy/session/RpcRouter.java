@@ -36,8 +36,8 @@ import java.util.Objects;
  * each RPC Execute (with its Parse, Bind, Describe) runs on an RPC connection, and every segment ends with a
  * Sync of the proxy's; a Flush in a held batch runs what is held so far at once, the same way (without the
  * client's ReadyForQuery, which its Sync gets later). RPC statements live only here: their Parse is replayed
- * on the RPC connection under the unnamed statement, so nothing is left behind on a pooled connection. Messages of the batch that passed
- * before the first RPC message form a segment of their own.
+ * on the RPC connection under the unnamed statement, so nothing is left behind on a pooled connection.
+ * Messages of the batch that passed before the first RPC message form a segment of their own.
  */
 final class RpcRouter {
 
