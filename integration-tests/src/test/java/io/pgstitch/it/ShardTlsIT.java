@@ -4,7 +4,7 @@ import io.pgstitch.proxy.postgres.LocalPostgres;
 import io.pgstitch.proxy.postgres.PostgresBinaries;
 import io.pgstitch.tls.CertificateAndKey;
 import io.pgstitch.tls.SelfSignedCertificates;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import io.pgstitch.tls.TestPki;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,7 +15,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -48,10 +47,10 @@ class ShardTlsIT {
         dir = Files.createTempDirectory("pgstitch-shard-tls");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the server reads it
         CertificateAndKey identity = SelfSignedCertificates.forLocalhost(new SecureRandom());
-        Files.writeString(dir.resolve("server.crt"), pem(identity.leaf()));
-        Files.writeString(dir.resolve("server.key"), pem(new JcaPKCS8Generator(identity.key(), null)));
+        Files.writeString(dir.resolve("server.crt"), TestPki.pem(identity.leaf()));
+        Files.writeString(dir.resolve("server.key"), TestPki.pem(new JcaPKCS8Generator(identity.key(), null)));
         Files.setPosixFilePermissions(dir.resolve("server.key"), PosixFilePermissions.fromString("rw-------"));
-        Files.writeString(dir.resolve("other-ca.crt"), pem(SelfSignedCertificates.forLocalhost(new SecureRandom())
+        Files.writeString(dir.resolve("other-ca.crt"), TestPki.pem(SelfSignedCertificates.forLocalhost(new SecureRandom())
                 .leaf()));
         if ("root".equals(System.getProperty("user.name"))) { // PostgreSQL then runs as nobody: it must own the key
             new ProcessBuilder("chown", "nobody", dir.resolve("server.key").toString(),
@@ -72,14 +71,6 @@ class ShardTlsIT {
         if (plainShard != null) {
             plainShard.close();
         }
-    }
-
-    private static String pem(Object object) throws IOException {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-            writer.writeObject(object);
-        }
-        return out.toString();
     }
 
     private static String config(int port, String tls) {

@@ -7,9 +7,9 @@ import io.pgstitch.it.support.Psql;
 import io.pgstitch.proxy.server.ProxyServer;
 import io.pgstitch.tls.CertificateAndKey;
 import io.pgstitch.tls.SelfSignedCertificates;
+import io.pgstitch.tls.TestPki;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.openssl.PKCS8Generator;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8EncryptorBuilder;
 import org.bouncycastle.operator.OutputEncryptor;
@@ -25,7 +25,6 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
 import java.io.IOException;
-import java.io.StringWriter;
 import java.math.BigInteger;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -68,17 +67,9 @@ class TlsIT extends ProxiedTest {
 
     private CertificateAndKey writeIdentity() throws IOException {
         CertificateAndKey generated = SelfSignedCertificates.forLocalhost(new SecureRandom());
-        Files.writeString(cert, pem(generated.leaf()));
-        Files.writeString(dir.resolve("server.key"), pem(new JcaPKCS8Generator(generated.key(), null)));
+        Files.writeString(cert, TestPki.pem(generated.leaf()));
+        Files.writeString(dir.resolve("server.key"), TestPki.pem(new JcaPKCS8Generator(generated.key(), null)));
         return generated;
-    }
-
-    private static String pem(Object object) throws IOException {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-            writer.writeObject(object);
-        }
-        return out.toString();
     }
 
     @Test
@@ -170,10 +161,10 @@ class TlsIT extends ProxiedTest {
         CertificateAndKey generated = SelfSignedCertificates.forLocalhost(new SecureRandom());
         Path encryptedCert = dir.resolve("enc.crt");
         Path encryptedKey = dir.resolve("enc.key");
-        Files.writeString(encryptedCert, pem(generated.leaf()));
+        Files.writeString(encryptedCert, TestPki.pem(generated.leaf()));
         OutputEncryptor encryptor = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC)
                 .setProvider(new BouncyCastleProvider()).setPassword("open sesame".toCharArray()).build();
-        Files.writeString(encryptedKey, pem(new JcaPKCS8Generator(generated.key(), encryptor)));
+        Files.writeString(encryptedKey, TestPki.pem(new JcaPKCS8Generator(generated.key(), encryptor)));
         String yaml = TestProxy.standardRoutes(cluster).replace("listen: { host: 127.0.0.1, port: 0 }",
                 "listen: { host: 127.0.0.1, port: 0, tls: { mode: require, cert: '" + encryptedCert + "', key: '"
                         + encryptedKey + "', key_passphrase: '${KEY_PASSPHRASE}' } }");
