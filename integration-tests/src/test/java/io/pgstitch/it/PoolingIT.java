@@ -186,7 +186,7 @@ class PoolingIT {
 
     @Test
     void aCancelRacingTheReleaseNeverHitsTheNextClient() throws Exception {
-        for (int round = 0; round < 15; round++) {
+        for (int round = 0; round < 40; round++) {
             try (RawClient first = RawClient.connect(proxy.port())) {
                 first.sendStartup(Map.of("user", "postgres", "database", "pooled"));
                 RawClient.Message key = first.readUntil('K');

@@ -4,12 +4,16 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.FutureListener;
+import io.netty.util.concurrent.Promise;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.proxy.backend.BackendConnection;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PooledBackend;
+
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A pooled backend while one session uses it, as its own backend or for one RPC call: its events go to a
@@ -71,7 +75,28 @@ final class BackendLease {
     /** Forwards a cancel for whatever the backend runs now; {@code loop} is the session's. */
     void cancel(EventLoop loop) {
         BackendConnection connection = connection();
-        cancelInFlight = connector.cancel(loop, connection.shard(), connection.keyData());
+        cancelInFlight = alsoAwaiting(loop, cancelInFlight,
+                connector.cancel(loop, connection.shard(), connection.keyData()));
+    }
+
+    /**
+     * Done when both cancels are: each travels on a connection of its own, so a later one may be taken by the
+     * server first, and the backend must not be reset (or serve another client) while either can still land.
+     */
+    private static Future<Void> alsoAwaiting(EventLoop loop, Future<Void> earlier, Future<Void> later) {
+        if (earlier == null || earlier.isDone()) {
+            return later;
+        }
+        Promise<Void> both = loop.newPromise();
+        AtomicInteger left = new AtomicInteger(2);
+        FutureListener<Void> done = cancel -> {
+            if (left.decrementAndGet() == 0) {
+                both.trySuccess(null);
+            }
+        };
+        earlier.addListener(done);
+        later.addListener(done);
+        return both;
     }
 
     /**
@@ -89,7 +114,8 @@ final class BackendLease {
             Future<Void> cancel = cancelInFlight;
             if (release == BackendPool.Release.BUSY) {
                 BackendConnection connection = connection();
-                cancel = connector.cancel(backendLoop, connection.shard(), connection.keyData());
+                cancel = alsoAwaiting(backendLoop, cancel,
+                        connector.cancel(backendLoop, connection.shard(), connection.keyData()));
             }
             pooled.pool().release(pooled, release, requests.pendingReadyForQuery(), cancel);
         };
