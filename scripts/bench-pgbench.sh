@@ -7,6 +7,7 @@
 set -euo pipefail
 export PGSSLMODE=disable  # plaintext everywhere, so that the three paths are compared like for like
 cd "$(dirname "$0")/.."
+. scripts/demo.sh
 SECONDS_PER_RUN=${1:-10}
 CLIENTS=${2:-16}
 WORK=$(mktemp -d /tmp/pgstitch-bench.XXXXXX)
@@ -16,15 +17,12 @@ BOUNCER_PORT=6542
 
 cleanup() {
   [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null || true
-  [ -n "${DEMO_PID:-}" ] && kill -TERM "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null || true
+  stop_demo
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-./pgstitch demo --port "$PROXY_PORT" --dir "$WORK" > "$WORK/demo.log" 2>&1 &
-DEMO_PID=$!
-for _ in $(seq 120); do grep -q "Press Ctrl-C" "$WORK/demo.log" 2>/dev/null && break; sleep 1; done
-SHARD_PORT=$(grep 'shard1:' "$WORK/pgstitch.yaml" | grep -o 'port: [0-9]*' | cut -d' ' -f2)
+start_demo "$PROXY_PORT" "$WORK" "$WORK/demo.log"
 pgbench -i -s 10 -q -h 127.0.0.1 -p "$SHARD_PORT" -U postgres tenant_a > /dev/null 2>&1
 
 BOUNCER_AUTH=trust

@@ -5,6 +5,7 @@
 set -euo pipefail
 export PGSSLMODE=disable
 cd "$(dirname "$0")/.."
+. scripts/demo.sh
 CALLS=${1:-1000}
 MODE=${2:-simple}
 WORK=$(mktemp -d /tmp/pgstitch-bench-rpc.XXXXXX)
@@ -12,15 +13,12 @@ chmod 755 "$WORK"
 PROXY_PORT=6533
 
 cleanup() {
-  [ -n "${DEMO_PID:-}" ] && kill -TERM "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null || true
+  stop_demo
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-./pgstitch demo --port "$PROXY_PORT" --dir "$WORK/demo" > "$WORK/demo.log" 2>&1 &
-DEMO_PID=$!
-for _ in $(seq 120); do grep -q "Press Ctrl-C" "$WORK/demo.log" 2>/dev/null && break; sleep 1; done
-SHARD_PORT=$(grep 'shard1:' "$WORK/demo/pgstitch.yaml" | grep -o 'port: [0-9]*' | cut -d' ' -f2)
+start_demo "$PROXY_PORT" "$WORK/demo" "$WORK/demo.log"
 echo 'SELECT iasql_noop();' > "$WORK/rpc.sql"
 echo 'SELECT $$ok$$;' > "$WORK/plain.sql"
 
