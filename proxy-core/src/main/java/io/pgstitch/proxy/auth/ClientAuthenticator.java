@@ -98,7 +98,9 @@ public final class ClientAuthenticator {
         }
         UsersSource source = users;
         UsersSource.Users current = method.needsPassword() && source != null ? source.current() : null;
-        byte[] binding = tls == null ? null : ChannelBinding.tlsServerEndPoint(tls, true);
+        // hashing our certificate is needed only where SCRAM may be offered (md5 may turn into SCRAM)
+        boolean mayOfferScram = method == AuthMethod.SCRAM_SHA_256 || method == AuthMethod.MD5;
+        byte[] binding = tls == null || !mayOfferScram ? null : ChannelBinding.tlsServerEndPoint(tls, true);
         return LoginExchange.start(method, user, current, mockSecret, binding, random, this::count);
     }
 
