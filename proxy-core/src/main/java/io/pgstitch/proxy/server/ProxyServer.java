@@ -161,7 +161,7 @@ public final class ProxyServer implements AutoCloseable {
         return limits.total();
     }
 
-    /** Where pgstitch's meters live (RPC calls so far), for tests and (later) {@code /metrics}. */
+    /** Where pgstitch's meters live (RPC calls, client logins), for tests and (later) {@code /metrics}. */
     public MeterRegistry meters() {
         return meters;
     }
