@@ -211,18 +211,21 @@ class AuthIT extends ProxiedTest {
             writeUsers("new-alice-pw");
             // the reload is noticed by the file's size or modification time: make sure the time moves
             Files.setLastModifiedTime(users, FileTime.from(Instant.now().plusSeconds(5)));
+            auth.server().refreshFiles(); // what the file-watch thread does within a second
             ProcessResult fresh = psql("alice", "new-alice-pw").run("-w", "-At", "-c", "select 1");
             assertThat(fresh.exitCode()).as(fresh.stderr()).isZero();
             ProcessResult stale = psql("alice", "alice-pw").run("-w", "-c", "select 1");
             assertThat(stale.stderr()).contains("password authentication failed for user \"alice\"");
             Files.writeString(users, "\"alice\" broken line\n");
             Files.setLastModifiedTime(users, FileTime.from(Instant.now().plusSeconds(10)));
+            auth.server().refreshFiles();
             ProcessResult kept = psql("alice", "new-alice-pw").run("-w", "-At", "-c", "select 1");
             assertThat(kept.exitCode()).as("a broken file leaves the previous one in force: " + kept.stderr())
                     .isZero();
         } finally {
             writeUsers("alice-pw");
             Files.setLastModifiedTime(users, FileTime.from(Instant.now().plusSeconds(15)));
+            auth.server().refreshFiles();
         }
     }
 

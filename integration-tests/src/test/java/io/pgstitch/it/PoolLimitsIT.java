@@ -40,10 +40,14 @@ class PoolLimitsIT {
         return proxy.server().pools().pools().iterator().next();
     }
 
-    /** Polls the pool (the sweeper runs once a second) until {@code condition} holds, up to 15 s. */
+    /**
+     * Polls the pool (the sweeper runs once a second) until {@code condition} holds, up to 15 s. The pool is looked
+     * up once: a pool left empty for its idle timeout is retired from the list, and still answers.
+     */
     private static boolean await(TestProxy proxy, Predicate<BackendPool> condition) throws InterruptedException {
+        BackendPool pool = pool(proxy);
         for (int i = 0; i < 300; i++) {
-            if (condition.test(pool(proxy))) {
+            if (condition.test(pool)) {
                 return true;
             }
             Thread.sleep(50);

@@ -7,7 +7,7 @@ import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PoolKey;
-import io.pgstitch.proxy.session.RpcMetrics;
+import io.pgstitch.proxy.rpc.RpcMetrics;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -148,6 +148,7 @@ class TlsIT extends ProxiedTest {
             FileTime later = FileTime.from(Instant.now().plusSeconds(10));
             Files.setLastModifiedTime(cert, later);
             Files.setLastModifiedTime(dir.resolve("server.key"), later);
+            tlsProxy.server().refreshFiles(); // what the file-watch thread does within a second
             assertThat(peerSerial()).as("a new connection gets the new certificate")
                     .isEqualTo(next.leaf().getSerialNumber());
             try (ResultSet rs = open.createStatement().executeQuery("select 1")) {

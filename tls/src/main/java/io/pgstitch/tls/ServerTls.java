@@ -25,9 +25,10 @@ import java.util.function.Supplier;
 /**
  * The server side's {@link SslContext}, TLS 1.2 and 1.3 only, offering ALPN "postgresql" (PostgreSQL 17's
  * direct TLS requires it). Built from PEM files, or from a self-signed certificate when none is configured;
- * optionally it requires client certificates that chain to a CA bundle. As a {@link Supplier} it re-reads the
- * files when one changes: new connections get the new certificate (and CAs), open ones keep theirs; a file that
- * fails to load is logged and the previous context stays.
+ * optionally it requires client certificates that chain to a CA bundle. As a {@link Supplier} it hands each new
+ * connection the context in force, without touching a file; {@link #reloadIfChanged()}, called off the event
+ * loops by whoever watches files, re-reads them when one changed: new connections get the new certificate (and
+ * CAs), open ones keep theirs; a file that fails to load is logged and the previous context stays.
  */
 public final class ServerTls implements Supplier<SslContext> {
 
@@ -55,7 +56,7 @@ public final class ServerTls implements Supplier<SslContext> {
         this.context = build(identity, trusted());
     }
 
-    /** From PEM files; they are watched for changes by {@link #get()}. */
+    /** From PEM files; {@link #reloadIfChanged()} re-reads them. */
     public static ServerTls fromFiles(Path certificateFile, Path keyFile, char[] passphrase) throws IOException {
         return fromFiles(certificateFile, keyFile, passphrase, null);
     }
@@ -123,12 +124,9 @@ public final class ServerTls implements Supplier<SslContext> {
         return commonName.getString().indexOf('\0') < 0 && commonName.getString().equals(user);
     }
 
-    /** The context for a new connection, reloaded first if a file changed. */
+    /** The context for a new connection: a volatile read, no lock, no file system call. */
     @Override
     public SslContext get() {
-        if (certificateFile != null || caFile != null) {
-            reloadIfChanged();
-        }
         return context;
     }
 
@@ -136,14 +134,22 @@ public final class ServerTls implements Supplier<SslContext> {
         return identity;
     }
 
-    private synchronized void reloadIfChanged() {
+    /**
+     * Re-reads the files if one's modification time moved. Blocking file I/O: never call it on an event loop.
+     *
+     * @return whether a new context is in force
+     */
+    public synchronized boolean reloadIfChanged() {
+        if (certificateFile == null && caFile == null) {
+            return false;
+        }
         try {
             FileTime certificate = certificateFile == null ? null : Files.getLastModifiedTime(certificateFile);
             FileTime key = keyFile == null ? null : Files.getLastModifiedTime(keyFile);
             FileTime ca = caFile == null ? null : Files.getLastModifiedTime(caFile);
             if (Objects.equals(certificate, certificateTime) && Objects.equals(key, keyTime)
                     && Objects.equals(ca, caTime)) {
-                return;
+                return false;
             }
             certificateTime = certificate;
             keyTime = key;
@@ -154,8 +160,10 @@ public final class ServerTls implements Supplier<SslContext> {
             identity = loaded;
             log.info("TLS certificate reloaded from {}: SHA-256 {}{}", certificateFile, loaded.sha256Fingerprint(),
                     caFile == null ? "" : ", client CAs from " + caFile);
+            return true;
         } catch (IOException e) {
             log.warn("TLS certificate not reloaded, keeping the previous one: {}", e.getMessage());
+            return false;
         }
     }
 

@@ -59,6 +59,14 @@ public final class ClientAuthenticator {
         }
     }
 
+    /** Re-reads the users file if it changed. Blocking file I/O: called off the event loops. */
+    public void refreshUsersFile() {
+        UsersSource source = users;
+        if (source != null) {
+            source.refresh();
+        }
+    }
+
     /** How long a client may take from connecting to being logged in. */
     public Duration timeout() {
         return config.get().timeout();
@@ -97,7 +105,7 @@ public final class ClientAuthenticator {
             }
         }
         UsersSource source = users;
-        UsersSource.Users current = method.needsPassword() && source != null ? source.current() : null;
+        UsersSource.Users current = source != null ? source.current() : null;
         // hashing our certificate is needed only where SCRAM may be offered (md5 may turn into SCRAM)
         boolean mayOfferScram = method == AuthMethod.SCRAM_SHA_256 || method == AuthMethod.MD5;
         byte[] binding = tls == null || !mayOfferScram ? null : ChannelBinding.tlsServerEndPoint(tls, true);

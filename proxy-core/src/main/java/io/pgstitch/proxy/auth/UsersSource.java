@@ -17,10 +17,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code auth.users_file}, read again when it changes: each login asks {@link #current()}, which looks at the
- * file's modification time and size (one stat, no lock) and re-reads it when either moved. A file that no longer
- * reads cleanly is logged with its problems and the previous contents stay in force, as a broken configuration
- * reload does.
+ * {@code auth.users_file}, read again when it changes: each login asks {@link #current()}, a volatile read;
+ * {@link #refresh()}, called off the event loops by whoever watches files, looks at the file's modification time
+ * and size and re-reads it when either moved. A file that no longer reads cleanly is logged with its problems and
+ * the previous contents stay in force, as a broken configuration reload does.
  */
 final class UsersSource {
 
@@ -86,19 +86,23 @@ final class UsersSource {
         return path;
     }
 
-    /** The file's contents in force, re-read first if it changed since the last look. */
+    /** The file's contents in force. */
     Users current() {
+        return users;
+    }
+
+    /** Re-reads the file if it changed since the last look. Blocking file I/O: never on an event loop. */
+    void refresh() {
         BasicFileAttributes now;
         try {
             now = attributes(path);
         } catch (ConfigException e) {
             log.warn("users file {} not reloaded, keeping the previous one: {}", path, e.getMessage());
-            return users;
+            return;
         }
         if (changed(now)) {
             reload(now);
         }
-        return users;
     }
 
     private boolean changed(BasicFileAttributes now) {

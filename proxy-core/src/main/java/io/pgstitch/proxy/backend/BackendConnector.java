@@ -45,20 +45,19 @@ public final class BackendConnector {
     }
 
     /**
-     * Connects to {@code shard} and logs in to {@code database} as the shard's configured user, passing
-     * {@code sessionParameters} (the client's startup parameters) on.
+     * Connects to {@code shard} and logs in to {@code database} as {@code login}'s user. No session parameter is
+     * sent: the connection starts at the server's defaults for that user and database, which is what a reset
+     * (DISCARD ALL) returns it to, and each client's own parameters are applied when it takes the connection.
      *
      * The whole login, TCP connect included, must finish within the shard's {@code pool.connect_timeout}: a
      * shard that accepts and then says nothing is as down as one that does not answer.
      *
      * @return a future completed with the ready connection, or failed with a {@link PgException} naming the shard
      */
-    public Future<BackendConnection> connect(EventLoop loop, ShardConfig shard, String database,
-                                             Map<String, String> sessionParameters) {
+    public Future<BackendConnection> connect(EventLoop loop, ShardConfig shard, String database, ShardLogin login) {
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("user", shard.user());
+        parameters.put("user", login.user());
         parameters.put("database", database);
-        parameters.putAll(sessionParameters);
         StartupMessage startup = new StartupMessage(ProtocolVersion.V3_0, parameters);
         Promise<BackendConnection> promise = loop.newPromise();
         int connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, shard.pool().connectTimeout().toMillis());
@@ -75,7 +74,7 @@ public final class BackendConnector {
                             ch.pipeline().addLast("negotiate", new ShardTlsNegotiation(shard, tls, promise));
                         }
                         ch.pipeline().addLast("frames", new BackendFrameDecoder());
-                        ch.pipeline().addLast("startup", new BackendStartup(shard, startup, promise));
+                        ch.pipeline().addLast("startup", new BackendStartup(shard, login, startup, promise));
                     }
                 });
         ChannelFuture connecting = bootstrap.connect(shard.host(), shard.port());

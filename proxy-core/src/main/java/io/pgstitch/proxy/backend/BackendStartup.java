@@ -46,6 +46,7 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendStartup.class);
 
     private final ShardConfig shard;
+    private final ShardLogin login;
     private final StartupMessage startup;
     private final Promise<BackendConnection> promise;
     private final Map<String, String> parameters = new LinkedHashMap<>();
@@ -53,8 +54,9 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     private ScramSha256Client scram;
     private boolean scramVerified;
 
-    BackendStartup(ShardConfig shard, StartupMessage startup, Promise<BackendConnection> promise) {
+    BackendStartup(ShardConfig shard, ShardLogin login, StartupMessage startup, Promise<BackendConnection> promise) {
         this.shard = shard;
+        this.login = login;
         this.startup = startup;
         this.promise = promise;
     }
@@ -109,7 +111,7 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
         if (request instanceof AuthenticationCleartextPassword) {
             send(ctx, new PasswordMessage(password("cleartext")));
         } else if (request instanceof AuthenticationMd5Password md5) {
-            send(ctx, new PasswordMessage(Md5Password.encode(shard.user(), password("md5"), md5.salt())));
+            send(ctx, new PasswordMessage(md5Answer(md5.salt())));
         } else if (request instanceof AuthenticationSasl sasl) {
             // Over TLS, -PLUS binds the proof to the shard's certificate, as libpq's channel_binding=prefer.
             SslHandler tls = ctx.pipeline().get(SslHandler.class);
@@ -130,11 +132,21 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     }
 
     private String password(String method) {
-        if (shard.password() == null) {
-            throw refused("asks for " + method + " authentication but shards." + shard.name()
-                    + ".password is not set");
+        if (login.credentials() instanceof ShardCredentials.Password password) {
+            return password.password();
         }
-        return shard.password();
+        throw cannotAnswer(method);
+    }
+
+    /** md5 answers from a plaintext password or from the stored md5 secret itself (md5(password + user)). */
+    private String md5Answer(byte[] salt) {
+        String secret = login.credentials() instanceof ShardCredentials.Md5Secret md5 ? md5.secret() : password("md5");
+        return Md5Password.encode(login.user(), secret, salt); // a stored md5 secret skips the inner hash
+    }
+
+    private PgException cannotAnswer(String method) {
+        return refused("asks for " + method + " authentication of user \"" + login.user() + "\", and "
+                + login.missingCredentials());
     }
 
     private void ready(ChannelHandlerContext ctx, ReadyForQuery ready) {
@@ -142,7 +154,7 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
             keyData = new BackendKeyData(0, new byte[4]); // servers that issue no key cannot be cancelled
         }
         ctx.pipeline().remove(this);
-        promise.trySuccess(new BackendConnection(ctx.channel(), shard, startup.database(), keyData,
+        promise.trySuccess(new BackendConnection(ctx.channel(), shard, startup.database(), login.user(), keyData,
                 java.util.Collections.unmodifiableMap(parameters), ready.status()));
     }
 

@@ -55,7 +55,10 @@ final class RunCommand implements Callable<Integer> {
             if (!noWatch) {
                 watcher.start();
             }
-            Signals.onHangup(() -> log.info("SIGHUP: {}", watcher.reloadNow()));
+            Signals.onHangup(() -> {
+                log.info("SIGHUP: {}", watcher.reloadNow());
+                server.refreshFiles();
+            });
             Signals.onTerminate(() -> {
                 if (signals.incrementAndGet() > 1) {
                     log.info("second signal: closing every session now");

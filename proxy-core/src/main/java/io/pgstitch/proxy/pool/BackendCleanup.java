@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class BackendCleanup extends ChannelInboundHandlerAdapter {
 
+    private final PooledBackend backend;
     private final String resetQuery;
     private final Future<?> cancelInFlight;
     private final long timeoutMillis;
@@ -33,8 +34,9 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
     /**
      * @param pendingReadyForQuery ReadyForQuery messages still owed for the previous client's requests
      */
-    BackendCleanup(int pendingReadyForQuery, Future<?> cancelInFlight, String resetQuery, long timeoutMillis,
-                   Promise<Void> done) {
+    BackendCleanup(PooledBackend backend, int pendingReadyForQuery, Future<?> cancelInFlight, String resetQuery,
+                   long timeoutMillis, Promise<Void> done) {
+        this.backend = backend;
         this.pendingReadyForQuery = pendingReadyForQuery;
         this.cancelInFlight = cancelInFlight;
         this.resetQuery = resetQuery;
@@ -62,7 +64,9 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Frame frame = (Frame) msg;
         try {
-            if (frame.type() == 'E') {
+            if (frame.type() == 'S') {
+                backend.reported(frame.body()); // the reset's RESET ALL reports the defaults back
+            } else if (frame.type() == 'E') {
                 failed = true; // e.g. the reset was cancelled by a late cancel: do not trust this backend
             } else if (frame.type() == 'Z') {
                 TransactionStatus status = ReadyForQuery.decode(frame.body()).status();

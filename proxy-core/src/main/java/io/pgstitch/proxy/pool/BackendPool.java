@@ -10,6 +10,7 @@ import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.proxy.backend.BackendConnection;
 import io.pgstitch.proxy.backend.BackendConnector;
+import io.pgstitch.proxy.backend.ShardLogin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,12 +22,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The backend connections of one {@link PoolKey}: at most {@code pool.size} open (idle, in use, connecting or
- * being reset), a FIFO of waiting clients that fails with 53300 after {@code pool.wait_timeout}.
+ * being reset), and within the shard's total ({@link ShardSlots}); a FIFO of waiting clients that fails with
+ * 53300 after {@code pool.wait_timeout}. A new connection logs in with the credentials of the client that needs
+ * it (they are all the key's user).
  *
  * <p>Threads: a new backend is opened on the event loop of the client that needs it. An idle backend on the
- * client's own loop is preferred; otherwise any idle one serves, and its events reach the session as tasks on
- * the session's loop (see the session's BackendRelay). Counters and queues are guarded by this object's lock;
- * no I/O happens under it.
+ * client's own loop is preferred; then, while the pool and the shard have room, a new one is opened on that loop
+ * rather than taking an idle one from another loop (whose every event would cost the session a task hop);
+ * only a full pool serves from another loop. Counters and queues are guarded by this object's lock; no I/O,
+ * and no other pool's lock, is taken under it.
  */
 public final class BackendPool {
 
@@ -43,66 +47,100 @@ public final class BackendPool {
         DIRTY
     }
 
-    private record Waiter(EventLoop loop, Promise<PooledBackend> promise, ScheduledFuture<?> timeout) {
+    private record Waiter(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise,
+                          ScheduledFuture<?> timeout) {
     }
 
     private final PoolKey key;
     private final PoolConfig config;
     private final BackendConnector connector;
+    private final ShardSlots slots;
+    private final PoolMeters meters;
     /** Most recently released last. */
     private final ArrayDeque<PooledBackend> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int open;
     private int inUse;
     private boolean closed;
+    /** The last login seen, for connections opened with no client waiting (min_idle). */
+    private ShardLogin lastLogin;
+    private long emptySinceNanos = System.nanoTime();
 
-    BackendPool(PoolKey key, BackendConnector connector) {
+    BackendPool(PoolKey key, BackendConnector connector, ShardSlots slots, PoolMeters meters) {
         this.key = key;
         this.config = key.config();
         this.connector = connector;
+        this.slots = slots;
+        this.meters = meters;
     }
 
     public PoolKey key() {
         return key;
     }
 
-    /** A ready backend on {@code loop}: an idle one, a new one, or the next one released when the pool is full. */
-    public Future<PooledBackend> acquire(EventLoop loop) {
+    /**
+     * A ready backend for {@code login} (whose user is the key's) on {@code loop}: an idle one on that loop, a new
+     * one, an idle one from another loop, or the next one released when the pool or the shard is full.
+     *
+     * @return null when this pool was retired meanwhile (empty and evicted): ask {@link BackendPools} again
+     */
+    Future<PooledBackend> acquire(EventLoop loop, ShardLogin login) {
         Promise<PooledBackend> promise = loop.newPromise();
         List<PooledBackend> discarded = new ArrayList<>();
         PooledBackend reused;
-        boolean connect = false;
+        boolean mayOpen;
         synchronized (this) {
-            reused = takeIdle(loop, discarded);
+            if (closed) {
+                return null;
+            }
+            lastLogin = login;
+            reused = takeIdle(loop, discarded, false);
+            mayOpen = reused == null && open - discarded.size() < config.size();
             if (reused != null) {
                 inUse++;
-            } else if (open - discarded.size() < config.size()) {
+            }
+        }
+        discarded.forEach(this::closeCounted);
+        discarded.clear();
+        if (reused != null) {
+            meters.served(PoolMeters.Served.SAME_LOOP);
+            return promise.setSuccess(reused);
+        }
+        if (mayOpen && slots.tryTake(this)) {
+            synchronized (this) {
                 open++;
-                connect = true;
+            }
+            meters.served(PoolMeters.Served.NEW);
+            openFor(loop, login, promise);
+            return promise;
+        }
+        synchronized (this) {
+            reused = takeIdle(loop, discarded, true);
+            if (reused != null) {
+                inUse++;
             } else {
                 ScheduledFuture<?> timeout = loop.schedule(() -> waitTimedOut(promise),
                         config.waitTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                waiters.add(new Waiter(loop, promise, timeout));
+                waiters.add(new Waiter(loop, login, promise, timeout));
             }
         }
         discarded.forEach(this::closeCounted);
         if (reused != null) {
+            meters.served(reused.loop() == loop ? PoolMeters.Served.SAME_LOOP : PoolMeters.Served.OTHER_LOOP);
             promise.setSuccess(reused);
-        } else if (connect) {
-            openFor(loop, promise);
         }
         return promise;
     }
 
-    private void openFor(EventLoop loop, Promise<PooledBackend> promise) {
-        connector.connect(loop, key.shard(), key.database(), key.parameters())
+    private void openFor(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise) {
+        connector.connect(loop, key.shard(), key.database(), login)
                 .addListener((Future<BackendConnection> connected) -> {
                     if (!connected.isSuccess()) {
                         synchronized (this) {
                             open--;
                         }
+                        slots.giveBack();
                         promise.tryFailure(connected.cause());
-                        serveWaiters();
                         return;
                     }
                     PooledBackend backend = new PooledBackend(this, connected.getNow(), System.nanoTime());
@@ -142,7 +180,7 @@ public final class BackendPool {
 
     private void cleanup(PooledBackend backend, int pendingReadyForQuery, Future<?> cancel) {
         Promise<Void> done = backend.loop().newPromise();
-        BackendCleanup cleanup = new BackendCleanup(pendingReadyForQuery, cancel, config.resetQuery(),
+        BackendCleanup cleanup = new BackendCleanup(backend, pendingReadyForQuery, cancel, config.resetQuery(),
                 CLEANUP_TIMEOUT_MILLIS, done);
         ChannelPipeline pipeline = backend.connection().channel().pipeline();
         if (pipeline.get(PooledBackend.SESSION_HANDLER) != null) {
@@ -172,31 +210,61 @@ public final class BackendPool {
             waiter.timeout().cancel(false);
             inUse++;
         }
+        meters.served(backend.loop() == waiter.loop() ? PoolMeters.Served.SAME_LOOP : PoolMeters.Served.OTHER_LOOP);
         if (!waiter.promise().trySuccess(backend)) {
             release(backend, Release.CLEAN, 0, null);
         }
     }
 
-    /** Closes a backend and gives its slot to the next waiter, if any. */
+    /** Closes a backend; its slot goes to the next waiter of this pool, or of another pool of the shard. */
     private void closeCounted(PooledBackend backend) {
         backend.close();
         synchronized (this) {
             open--;
         }
-        serveWaiters();
+        slots.giveBack();
     }
 
-    private void serveWaiters() {
+    /** Closes the least recently used idle backend, to free a slot for another pool; false when none is idle. */
+    boolean closeOneIdle() {
+        PooledBackend victim;
+        synchronized (this) {
+            victim = idle.pollFirst();
+        }
+        if (victim == null) {
+            return false;
+        }
+        closeCounted(victim);
+        return true;
+    }
+
+    /** Opens a connection for the next waiter if the pool and the shard have room; true when it did. */
+    boolean serveWaiters() {
         Waiter waiter;
         synchronized (this) {
             if (waiters.isEmpty() || open >= config.size() || closed) {
-                return;
+                return false;
             }
-            waiter = waiters.poll();
-            waiter.timeout().cancel(false);
-            open++;
         }
-        openFor(waiter.loop(), waiter.promise());
+        if (!slots.tryTake(this)) {
+            return false;
+        }
+        synchronized (this) {
+            waiter = waiters.poll();
+            if (waiter == null || closed) {
+                waiter = null;
+            } else {
+                waiter.timeout().cancel(false);
+                open++;
+            }
+        }
+        if (waiter == null) {
+            slots.giveBack();
+            return false;
+        }
+        meters.served(PoolMeters.Served.NEW);
+        openFor(waiter.loop(), waiter.login(), waiter.promise());
+        return true;
     }
 
     private void waitTimedOut(Promise<PooledBackend> promise) {
@@ -210,10 +278,10 @@ public final class BackendPool {
     }
 
     /**
-     * Caller holds the lock. The most recently used idle backend on {@code loop}, else the most recently used
-     * one anywhere; expired or broken ones found on the way are moved to {@code discarded}.
+     * Caller holds the lock. The most recently used idle backend on {@code loop}, else (when {@code anyLoop}) the
+     * most recently used one anywhere; expired or broken ones found on the way are moved to {@code discarded}.
      */
-    private PooledBackend takeIdle(EventLoop loop, List<PooledBackend> discarded) {
+    private PooledBackend takeIdle(EventLoop loop, List<PooledBackend> discarded, boolean anyLoop) {
         idle.removeIf(backend -> !isUsable(backend) && discarded.add(backend));
         for (Iterator<PooledBackend> it = idle.descendingIterator(); it.hasNext(); ) {
             PooledBackend backend = it.next();
@@ -222,7 +290,7 @@ public final class BackendPool {
                 return backend;
             }
         }
-        return idle.pollLast();
+        return anyLoop ? idle.pollLast() : null;
     }
 
     private boolean isUsable(PooledBackend backend) {
@@ -242,10 +310,18 @@ public final class BackendPool {
 
     /** Opens connections on {@code loop} until min_idle are idle. Called periodically. */
     void fillMinIdle(EventLoop loop) {
+        ShardLogin login;
         synchronized (this) {
-            if (closed || idle.size() >= config.minIdle() || open >= config.size() || !waiters.isEmpty()) {
+            if (closed || lastLogin == null || idle.size() >= config.minIdle() || open >= config.size()
+                    || !waiters.isEmpty()) {
                 return;
             }
+            login = lastLogin;
+        }
+        if (!slots.tryTake(this)) {
+            return;
+        }
+        synchronized (this) {
             open++;
         }
         Promise<PooledBackend> opened = loop.newPromise();
@@ -254,7 +330,24 @@ public final class BackendPool {
                 release(result.getNow(), Release.CLEAN, 0, null);
             }
         });
-        openFor(loop, opened);
+        openFor(loop, login, opened);
+    }
+
+    /**
+     * Retires the pool when it has had no connection and no waiter for {@code idleNanos}: it takes no more
+     * acquisitions (they go to a new pool), so that the set of pools cannot grow without bound.
+     */
+    synchronized boolean retireIfEmpty(long idleNanos) {
+        long now = System.nanoTime();
+        if (open > 0 || !waiters.isEmpty()) {
+            emptySinceNanos = now;
+            return false;
+        }
+        if (now - emptySinceNanos < idleNanos) {
+            return false;
+        }
+        closed = true;
+        return true;
     }
 
     public synchronized int openConnections() {

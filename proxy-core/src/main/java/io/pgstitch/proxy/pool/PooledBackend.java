@@ -1,7 +1,12 @@
 package io.pgstitch.proxy.pool;
 
 import io.netty.channel.EventLoop;
+import io.netty.buffer.ByteBuf;
+import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.proxy.backend.BackendConnection;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** A backend connection that belongs to a pool, with the times the pool's limits are measured by. */
 public final class PooledBackend {
@@ -16,12 +21,31 @@ public final class PooledBackend {
     private final BackendConnection connection;
     private final long createdNanos;
     private long releasedNanos;
+    /** What the server reported last (ParameterStatus), kept up to date by whoever reads the backend's frames. */
+    private final Map<String, String> parameters;
 
     PooledBackend(BackendPool pool, BackendConnection connection, long createdNanos) {
         this.pool = pool;
         this.connection = connection;
         this.createdNanos = createdNanos;
         this.releasedNanos = createdNanos;
+        this.parameters = new ConcurrentHashMap<>(connection.parameters());
+    }
+
+    /** The backend's parameters as last reported; a live view, updated on the backend's loop. */
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    /** Records a ParameterStatus the backend sent. */
+    public void reported(ByteBuf body) {
+        ParameterStatus status = ParameterStatus.decode(body);
+        parameters.put(status.name(), status.value());
+    }
+
+    /** Hands back a backend that was never used (its client left while it was on its way). */
+    public void giveBackUnused() {
+        pool.release(this, BackendPool.Release.CLEAN, 0, null);
     }
 
     public BackendConnection connection() {

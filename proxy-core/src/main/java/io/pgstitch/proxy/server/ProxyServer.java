@@ -18,25 +18,27 @@ import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ListenTlsConfig;
 import io.pgstitch.conf.ListenTlsMode;
 import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.conf.RoutingTable;
-import io.pgstitch.protocol.FrontendFrameDecoder;
 import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
-import io.pgstitch.proxy.session.CancelRegistry;
-import io.pgstitch.proxy.session.ClientLimits;
-import io.pgstitch.proxy.session.ClientSession;
-import io.pgstitch.proxy.session.ClientTls;
-import io.pgstitch.proxy.session.DirectTlsDetector;
-import io.pgstitch.proxy.session.RpcMetrics;
-import io.pgstitch.proxy.session.RpcSettings;
-import io.pgstitch.proxy.session.SessionContext;
+import io.pgstitch.proxy.pool.PoolMeters;
+import io.pgstitch.proxy.frontend.CancelRegistry;
+import io.pgstitch.proxy.frontend.ClientLimits;
+import io.pgstitch.proxy.frontend.ClientPipeline;
+import io.pgstitch.proxy.frontend.ClientTls;
+import io.pgstitch.proxy.rpc.RpcMetrics;
+import io.pgstitch.proxy.rpc.RpcSettings;
+import io.pgstitch.proxy.frontend.SessionContext;
 import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -52,7 +54,7 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicReference<ProxyConfig> config;
     private final AtomicReference<RoutingTable> routes;
     private final AtomicReference<RpcSettings> rpc;
-    private final MeterRegistry meters = new SimpleMeterRegistry();
+    private final MeterRegistry meters;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -60,8 +62,17 @@ public final class ProxyServer implements AutoCloseable {
     private final BackendPools pools;
     private final ClientLimits limits;
     private final ClientAuthenticator authenticator;
+    private final ClientTls tls;
+    /** The one thread that looks at files (certificates, users file), so no event loop ever does. */
+    private final ScheduledExecutorService fileWatch = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "pgstitch-file-watch");
+        thread.setDaemon(true);
+        return thread;
+    });
 
-    private ProxyServer(ProxyConfig initial, Transport transport, int threads) throws InterruptedException {
+    private ProxyServer(ProxyConfig initial, MeterRegistry meters, Transport transport, int threads)
+            throws InterruptedException {
+        this.meters = meters;
         this.config = new AtomicReference<>(initial);
         this.routes = new AtomicReference<>(RoutingTable.of(initial));
         this.rpc = new AtomicReference<>(RpcSettings.of(initial.rpc()));
@@ -69,10 +80,11 @@ public final class ProxyServer implements AutoCloseable {
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
         BackendConnector connector = new BackendConnector(transport.clientChannel());
-        this.pools = new BackendPools(connector, workerGroup);
+        this.pools = new BackendPools(connector, workerGroup, shard -> 90, new PoolMeters(meters));
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
-        SessionContext context = new SessionContext(routes::get, clientTls(initial.listen().tls()), limits,
+        this.tls = clientTls(initial.listen().tls());
+        SessionContext context = new SessionContext(routes::get, tls, limits,
                 new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
                 authenticator);
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -87,23 +99,33 @@ public final class ProxyServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         clients.add(ch);
-                        if (context.tls().offered()) {
-                            ch.pipeline().addLast("direct-tls", new DirectTlsDetector(context.tls().contexts()));
-                        }
-                        FrontendFrameDecoder decoder = new FrontendFrameDecoder();
-                        ch.pipeline().addLast("frames", decoder);
-                        ch.pipeline().addLast("session", new ClientSession(context, decoder));
+                        ClientPipeline.install(ch, context);
                     }
                 });
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
         } catch (RuntimeException | InterruptedException e) {
+            fileWatch.shutdownNow();
             pools.close();
             shutdownGroups();
             throw e;
         }
+        fileWatch.scheduleWithFixedDelay(this::refreshFiles, 1, 1, TimeUnit.SECONDS);
         log.info("pgstitch listening on {} ({} transport, {} event loops)", serverChannel.localAddress(),
                 transport, threads);
+    }
+
+    /**
+     * Re-reads the files the configuration points at (TLS certificate, key and CA; users file) where they changed.
+     * Runs once a second on the file-watch thread, and on SIGHUP; blocking, so never on an event loop.
+     */
+    public void refreshFiles() {
+        try {
+            tls.reloadFiles();
+            authenticator.refreshUsersFile();
+        } catch (RuntimeException e) {
+            log.warn("reloading files failed; the previous ones stay in force", e);
+        }
     }
 
     /**
@@ -134,9 +156,18 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    /** Binds {@code listen.host:listen.port} (port 0 picks a free one) and starts accepting clients. */
+    /**
+     * Binds {@code listen.host:listen.port} (port 0 picks a free one) and starts accepting clients.
+     *
+     * @param meters where pgstitch's meters go (the Prometheus registry behind /metrics, or a simple one)
+     */
+    public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws InterruptedException {
+        return new ProxyServer(config, meters, Transport.best(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /** {@link #start(ProxyConfig, MeterRegistry)} with meters kept in memory only (tests, the demo). */
     public static ProxyServer start(ProxyConfig config) throws InterruptedException {
-        return new ProxyServer(config, Transport.best(), Runtime.getRuntime().availableProcessors());
+        return start(config, new SimpleMeterRegistry());
     }
 
     public InetSocketAddress address() {
@@ -210,6 +241,7 @@ public final class ProxyServer implements AutoCloseable {
 
     @Override
     public void close() {
+        fileWatch.shutdownNow();
         serverChannel.close().awaitUninterruptibly();
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         pools.close();

@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;

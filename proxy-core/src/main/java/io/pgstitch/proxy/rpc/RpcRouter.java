@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -39,10 +39,10 @@ import java.util.Objects;
  * on the RPC connection under the unnamed statement, so nothing is left behind on a pooled connection.
  * Messages of the batch that passed before the first RPC message form a segment of their own.
  */
-final class RpcRouter {
+public final class RpcRouter {
 
     /** What became of a client message. */
-    enum Routing {
+    public enum Routing {
         /** Forward it to the session backend as it is. */
         PASS,
         /** Taken: part of an extended-protocol batch held until its Sync. */
@@ -82,7 +82,7 @@ final class RpcRouter {
     /** Whether the plan answers a client's Sync or Query with a ReadyForQuery (not so for one run at a Flush). */
     private boolean planAnswersSync;
 
-    RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
+    public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
         this.alloc = alloc;
     }
@@ -93,7 +93,7 @@ final class RpcRouter {
      *
      * @param standardConformingStrings the session's setting, which decides how backslashes in strings lex
      */
-    Routing route(Frame frame, boolean standardConformingStrings) {
+    public Routing route(Frame frame, boolean standardConformingStrings) {
         byte type = frame.type();
         if (rpcStatements.isEmpty() && rpcPortals.isEmpty()
                 && (type == Bind.TYPE || type == Describe.TYPE || type == Execute.TYPE || type == Close.TYPE)) {
@@ -156,19 +156,19 @@ final class RpcRouter {
     }
 
     /** Whether the plan of the last {@link Routing#READY} ends with a ReadyForQuery for the client. */
-    boolean planAnswersSync() {
+    public boolean planAnswersSync() {
         return planAnswersSync;
     }
 
     /** The plan made by the last {@link Routing#READY}; the caller owns it from now on. */
-    List<StitchStep> takePlan() {
+    public List<StitchStep> takePlan() {
         List<StitchStep> taken = Objects.requireNonNull(plan, "no plan is ready");
         plan = null;
         return taken;
     }
 
     /** Releases whatever is held: the client left. */
-    void release() {
+    public void release() {
         if (held != null) {
             held.forEach(message -> message.message().release());
             held = null;

@@ -1,6 +1,7 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.frontend;
 
 import io.netty.handler.ssl.SslContext;
+import io.pgstitch.tls.ServerTls;
 import io.pgstitch.conf.ListenTlsMode;
 
 import java.util.function.Supplier;
@@ -19,6 +20,13 @@ public record ClientTls(ListenTlsMode mode, Supplier<SslContext> contexts, boole
 
     public boolean offered() {
         return mode != ListenTlsMode.DISABLE && contexts != null;
+    }
+
+    /** Re-reads the certificate files if they changed (blocking file I/O: off the event loops). */
+    public void reloadFiles() {
+        if (contexts instanceof ServerTls files) {
+            files.reloadIfChanged();
+        }
     }
 
     public boolean required() {

@@ -1,9 +1,11 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.frontend;
 
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
+import io.pgstitch.proxy.rpc.RpcMetrics;
+import io.pgstitch.proxy.rpc.RpcSettings;
 
 import java.util.function.Supplier;
 

@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
@@ -9,7 +9,7 @@ import java.util.List;
  * One segment of a stitched request: complete protocol messages (each a buffer this step owns until it is sent)
  * that run together on one connection and end with a ReadyForQuery (a Query, or a Sync the proxy added).
  */
-sealed interface StitchStep {
+public sealed interface StitchStep {
 
     List<ByteBuf> messages();
 

@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.pgstitch.conf.RpcConfig;
 import io.pgstitch.conf.RpcInTransaction;

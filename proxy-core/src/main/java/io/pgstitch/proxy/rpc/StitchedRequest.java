@@ -1,10 +1,9 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.RpcInTransaction;
 import io.pgstitch.protocol.Frame;
-import io.pgstitch.protocol.FrontendMessageType;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.ErrorField;
@@ -12,7 +11,14 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.protocol.frontend.Query;
-import io.pgstitch.proxy.pool.BackendPool;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.pgstitch.protocol.backend.BackendMessage;
+import io.pgstitch.proxy.backend.BackendConnector;
+import io.pgstitch.proxy.backend.BackendLease;
+import io.pgstitch.proxy.backend.BackendListener;
+import io.pgstitch.proxy.backend.ResponseTarget;
+import io.pgstitch.proxy.backend.SetConfigQuery;
 import io.pgstitch.proxy.pool.PooledBackend;
 
 import java.nio.charset.StandardCharsets;
@@ -34,7 +40,45 @@ import java.util.Map;
  * session changed since its startup ({@code SET application_name}, {@code TimeZone}, {@code DateStyle}...), so
  * that the call runs, and its results are formatted, as in the session.
  */
-final class StitchedRequest implements BackendListener {
+public final class StitchedRequest implements BackendListener {
+
+    /** What a stitched request needs of its client session; all on the session's loop. */
+    public interface Session {
+        BackendLease sessionBackend();
+
+        EventLoop loop();
+
+        BackendConnector connector();
+
+        boolean clientWritable();
+
+        String reportedParameter(String name);
+
+        Future<PooledBackend> acquireRpcBackend();
+
+        /** Passes a backend frame on to the client (unflushed); takes it. */
+        void toClient(Frame frame);
+
+        /** Writes a complete message to the client (unflushed); takes it. */
+        void toClient(ByteBuf message);
+
+        void toClient(BackendMessage message);
+
+        default void toClient(PgException error) {
+            toClient(error.toErrorResponse());
+        }
+
+        void flushClient();
+
+        ByteBufAllocator alloc();
+
+        /**
+         * The stitched request is answered: the requests that waited behind it go on.
+         *
+         * @param skipUntilSync it ran at a Flush and failed: the client's messages up to its Sync are skipped
+         */
+        void stitchedRequestDone(boolean skipUntilSync);
+    }
 
     /** Where the request stands. */
     private enum Phase {
@@ -59,7 +103,7 @@ final class StitchedRequest implements BackendListener {
     private static final List<String> PROPAGATED = List.of("search_path", "application_name", "DateStyle",
             "IntervalStyle", "TimeZone", "client_encoding", "standard_conforming_strings");
 
-    private final ClientSession session;
+    private final Session session;
     private final ArrayDeque<StitchStep> steps;
     private final RpcSettings settings;
     private final RpcMetrics metrics;
@@ -67,7 +111,6 @@ final class StitchedRequest implements BackendListener {
     private final boolean answersSync;
     private Phase phase = Phase.WAITING;
     private boolean failed;
-    private int readyForQueryOwed;
     /** The RPC step under way; its messages are still this request's until sent. */
     private StitchStep.OnRpc call;
     private boolean callSent;
@@ -78,7 +121,7 @@ final class StitchedRequest implements BackendListener {
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
 
-    StitchedRequest(ClientSession session, List<StitchStep> steps, boolean answersSync, RpcSettings settings,
+    public StitchedRequest(Session session, List<StitchStep> steps, boolean answersSync, RpcSettings settings,
                     RpcMetrics metrics) {
         this.session = session;
         this.answersSync = answersSync;
@@ -87,16 +130,12 @@ final class StitchedRequest implements BackendListener {
         this.metrics = metrics;
     }
 
-    boolean started() {
-        return phase != Phase.WAITING;
-    }
-
     /**
      * Runs the first step; the session backend has answered everything sent before.
      *
      * @param failedBefore messages of this extended-protocol batch forwarded before it was held already failed
      */
-    void start(boolean failedBefore) {
+    public void start(boolean failedBefore) {
         failed = failedBefore;
         next();
     }
@@ -119,37 +158,32 @@ final class StitchedRequest implements BackendListener {
 
     private void runOnSession(List<ByteBuf> messages) {
         phase = Phase.SESSION;
-        readyForQueryOwed = send(session.sessionBackend(), messages);
-    }
-
-    /** Sends and flushes {@code messages}, which it takes; returns how many ReadyForQuery they will bring. */
-    private static int send(BackendLease backend, List<ByteBuf> messages) {
-        int readyForQuery = 0;
-        for (ByteBuf message : messages) {
-            if (FrontendMessageType.isAnsweredByReadyForQuery(message.getByte(message.readerIndex()))) {
-                readyForQuery++;
-            }
-            backend.write(message);
-        }
-        backend.flush();
-        return readyForQuery;
-    }
-
-    /** A frame of the session backend, answering this request. */
-    void sessionFrame(Frame frame) {
-        if (phase == Phase.SEARCH_PATH) {
-            readSearchPath(frame);
-        } else if (frame.type() == ReadyForQuery.TYPE && phase == Phase.SESSION) {
-            frame.release();
-            if (--readyForQueryOwed == 0) {
+        send(session.sessionBackend(), messages, this::sessionFrame);
+        session.sessionBackend().whenAnswered(() -> {
+            if (phase == Phase.SESSION) {
                 next();
             }
-        } else {
-            if (frame.type() == ErrorResponse.TYPE) {
-                failed = true;
-            }
-            session.toClient(frame);
+        });
+    }
+
+    /** Sends and flushes {@code messages}, which it takes, their answers going to {@code owner}. */
+    private static void send(BackendLease backend, List<ByteBuf> messages, ResponseTarget owner) {
+        for (ByteBuf message : messages) {
+            backend.send(message, owner);
         }
+        backend.flush();
+    }
+
+    /** A frame of the session backend answering a step of this request: the client's, but its ReadyForQuery. */
+    private void sessionFrame(Frame frame) {
+        if (phase != Phase.SESSION || frame.type() == ReadyForQuery.TYPE) {
+            frame.release();
+            return;
+        }
+        if (frame.type() == ErrorResponse.TYPE) {
+            failed = true;
+        }
+        session.toClient(frame);
     }
 
     private void beginCall(StitchStep.OnRpc step) {
@@ -168,11 +202,15 @@ final class StitchedRequest implements BackendListener {
         }
         phase = Phase.SEARCH_PATH;
         searchPath = null;
-        readyForQueryOwed = send(session.sessionBackend(),
-                List.of(new Query(READ_SEARCH_PATH).encode(session.alloc())));
+        send(session.sessionBackend(), List.of(new Query(READ_SEARCH_PATH).encode(session.alloc())),
+                this::readSearchPath);
     }
 
     private void readSearchPath(Frame frame) {
+        if (phase != Phase.SEARCH_PATH) {
+            frame.release();
+            return;
+        }
         byte type = frame.type();
         if (type == 'D') {
             searchPath = firstColumn(frame.body());
@@ -213,12 +251,12 @@ final class StitchedRequest implements BackendListener {
     private void acquired(Future<PooledBackend> acquired) {
         if (phase != Phase.ACQUIRING) { // abandoned while waiting
             if (acquired.isSuccess()) {
-                acquired.getNow().pool().release(acquired.getNow(), BackendPool.Release.CLEAN, 0, null);
+                acquired.getNow().giveBackUnused();
             }
             return;
         }
         if (cancelled && acquired.isSuccess()) {
-            acquired.getNow().pool().release(acquired.getNow(), BackendPool.Release.CLEAN, 0, null);
+            acquired.getNow().giveBackUnused();
         }
         if (cancelled || !acquired.isSuccess()) {
             Throwable cause = acquired.cause();
@@ -233,44 +271,45 @@ final class StitchedRequest implements BackendListener {
         }
         rpcBackend = BackendLease.attach(acquired.getNow(), this, session.loop(), session.connector());
         rpcBackend.channel().config().setAutoRead(session.clientWritable());
-        String preamble = settingsOfTheSession(rpcBackend.connection().parameters());
+        String preamble = settingsOfTheSession(rpcBackend.parameters());
         phase = preamble == null ? Phase.RPC : Phase.RPC_PREAMBLE;
         if (preamble != null) {
-            rpcBackend.write(new Query(preamble).encode(session.alloc()));
+            rpcBackend.send(new Query(preamble).encode(session.alloc()), this::preambleFrame);
         }
         parsesToSwallow = call.injectedParses();
         callSent = true;
-        send(rpcBackend, call.messages());
+        send(rpcBackend, call.messages(), this::rpcFrame);
     }
 
-    /** A query setting what differs between the session and the RPC connection's startup, or null. */
-    private String settingsOfTheSession(Map<String, String> rpcStartup) {
-        StringBuilder sql = new StringBuilder();
+    /** A query setting what differs between the session and the RPC connection, or null. */
+    private String settingsOfTheSession(Map<String, String> rpcParameters) {
+        Map<String, String> settings = new LinkedHashMap<>();
         for (String name : PROPAGATED) {
             String value = name.equals("search_path") ? searchPath : session.reportedParameter(name);
-            if (value != null && !value.equals(rpcStartup.get(name))) {
-                sql.append(sql.isEmpty() ? "SELECT " : ", ")
-                        .append("pg_catalog.set_config(").append(literal(name)).append(", ").append(literal(value))
-                        .append(", false)");
+            if (value != null && !value.equals(rpcParameters.get(name))) {
+                settings.put(name, value);
             }
         }
-        return sql.isEmpty() ? null : sql.toString();
+        return SetConfigQuery.of(settings);
     }
 
-    /** A frame of the RPC connection. */
-    @Override
-    public void backendFrame(Frame frame) {
+    /** The answer to the settings the RPC connection takes before the call: only an error reaches the client. */
+    private void preambleFrame(Frame frame) {
+        if (phase == Phase.RPC_PREAMBLE && frame.type() == ErrorResponse.TYPE) {
+            failed = true;
+            session.toClient(downgraded(frame));
+            return;
+        }
+        if (phase == Phase.RPC_PREAMBLE && frame.type() == ReadyForQuery.TYPE) {
+            phase = Phase.RPC;
+        }
+        frame.release();
+    }
+
+    /** A frame of the RPC call: the client's, but its ReadyForQuery and the ParseComplete of replayed Parses. */
+    private void rpcFrame(Frame frame) {
         byte type = frame.type();
-        if (phase == Phase.RPC_PREAMBLE) {
-            if (type == ReadyForQuery.TYPE) {
-                phase = Phase.RPC;
-            } else if (type == ErrorResponse.TYPE) {
-                failed = true;
-                session.toClient(downgraded(frame));
-                return;
-            }
-            frame.release();
-        } else if (phase != Phase.RPC) {
+        if (phase != Phase.RPC) {
             frame.release();
         } else if (type == ReadyForQuery.TYPE) {
             frame.release();
@@ -279,8 +318,6 @@ final class StitchedRequest implements BackendListener {
             done.giveBack(false);
             endCall(failed ? RpcMetrics.Outcome.ERROR : RpcMetrics.Outcome.OK);
             next();
-        } else if (type == 'S' || type == 'A') {
-            frame.release(); // the RPC connection's own parameter changes and notifications are not the client's
         } else if (type == '1' && parsesToSwallow > 0) {
             parsesToSwallow--; // the ParseComplete of a Parse the proxy replayed
             frame.release();
@@ -290,6 +327,12 @@ final class StitchedRequest implements BackendListener {
         } else {
             session.toClient(frame);
         }
+    }
+
+    /** The RPC connection's own parameter changes and notifications are not the client's. */
+    @Override
+    public void response(Frame frame) {
+        frame.release();
     }
 
     @Override
@@ -327,7 +370,7 @@ final class StitchedRequest implements BackendListener {
     }
 
     /** Forwards the client's cancel to the RPC call under way, or stops one still waiting for its connection. */
-    void cancel() {
+    public void cancel() {
         if (rpcBackend != null) {
             rpcBackend.cancel(session.loop());
         } else if (phase == Phase.SEARCH_PATH || phase == Phase.ACQUIRING) {
@@ -335,14 +378,14 @@ final class StitchedRequest implements BackendListener {
         }
     }
 
-    void clientWritabilityChanged(boolean writable) {
+    public void clientWritabilityChanged(boolean writable) {
         if (rpcBackend != null) {
             rpcBackend.channel().config().setAutoRead(writable);
         }
     }
 
     /** The client left: releases what was not sent; an RPC call under way is cancelled by its pool release. */
-    void abandon() {
+    public void abandon() {
         if (phase == Phase.DONE) {
             return;
         }
@@ -405,24 +448,7 @@ final class StitchedRequest implements BackendListener {
     /** A DO block that raises {@code error} with its SQLSTATE, message and hint. */
     static String raise(PgException error) {
         return "DO $pgstitch$BEGIN RAISE EXCEPTION USING ERRCODE = '" + error.sqlState() + "', MESSAGE = "
-                + literal(error.getMessage()) + ", HINT = " + literal(error.hint()) + "; END$pgstitch$";
-    }
-
-    /**
-     * An escape-string literal with no quote, backslash or dollar sign left in it, so that it is safe inside
-     * any quoting and under either standard_conforming_strings.
-     */
-    static String literal(String value) {
-        StringBuilder out = new StringBuilder(value.length() + 3).append("E'");
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '\'' -> out.append("\\x27");
-                case '\\' -> out.append("\\\\");
-                case '$' -> out.append("\\x24");
-                default -> out.append(c);
-            }
-        }
-        return out.append('\'').toString();
+                + SetConfigQuery.literal(error.getMessage()) + ", HINT = " + SetConfigQuery.literal(error.hint())
+                + "; END$pgstitch$";
     }
 }

@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,4 +1,4 @@
-package io.pgstitch.proxy.session;
+package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -14,7 +14,7 @@ import io.pgstitch.protocol.frontend.FrontendMessage;
 import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
-import io.pgstitch.proxy.session.RpcRouter.Routing;
+import io.pgstitch.proxy.rpc.RpcRouter.Routing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -190,10 +190,5 @@ class RpcRouterTest {
                 .isEqualTo(Routing.PASS);
         assertThat(route(router, frame(new Parse("S_1", "select 1", new int[0])))).isEqualTo(Routing.PASS);
         assertThat(route(router, bind("", "S_1"))).isEqualTo(Routing.PASS);
-    }
-
-    @Test
-    void literalsAreSafeInsideAnyQuoting() {
-        assertThat(StitchedRequest.literal("it's $1 \\ $pgstitch$")).isEqualTo("E'it\\x27s \\x241 \\\\ \\x24pgstitch\\x24'");
     }
 }

@@ -1,0 +1,51 @@
+package io.pgstitch.proxy.auth;
+
+import io.pgstitch.conf.Route;
+import io.pgstitch.conf.ShardConfig;
+import io.pgstitch.conf.UserSecret;
+import io.pgstitch.proxy.backend.ShardCredentials;
+import io.pgstitch.proxy.backend.ShardLogin;
+
+/**
+ * Who a client reaches its shard as. By default the user it authenticated as, answering the shard with what
+ * pgstitch knows of that user: the keys its SCRAM proof revealed (pass-through, when the users file or
+ * auth_query holds the shard's own verifier), or the plaintext or md5 secret of the users file. A forced user
+ * ({@code shards.NAME.user}/{@code password}) is an explicit choice: every client of that shard reaches it as that
+ * role.
+ */
+public final class BackendIdentity {
+
+    private BackendIdentity() {
+    }
+
+    /**
+     * @param login the client's finished login; its secret and SCRAM keys answer the shard for the client's user
+     */
+    public static ShardLogin resolve(Route route, String clientUser, LoginExchange login) {
+        ShardConfig shard = route.shard();
+        if (shard.user() != null) {
+            return new ShardLogin(shard.user(), shard.password() == null ? ShardCredentials.NONE
+                    : new ShardCredentials.Password(shard.password()),
+                    "shards." + shard.name() + ".password is not set");
+        }
+        ShardCredentials credentials = credentials(login);
+        return new ShardLogin(clientUser, credentials, "pgstitch has " + credentials.describe() + " for that user "
+                + "(give it the user's SCRAM verifier from pg_authid, or a password, in auth.users_file, or set "
+                + "auth.auth_query)");
+    }
+
+    private static ShardCredentials credentials(LoginExchange login) {
+        ShardCredentials scram = login.scramCredentials();
+        if (scram != null) {
+            return scram;
+        }
+        UserSecret secret = login.secret();
+        if (secret instanceof UserSecret.Plain plain) {
+            return new ShardCredentials.Password(plain.text());
+        }
+        if (secret instanceof UserSecret.Md5 md5) {
+            return new ShardCredentials.Md5Secret(md5.text());
+        }
+        return ShardCredentials.NONE;
+    }
+}

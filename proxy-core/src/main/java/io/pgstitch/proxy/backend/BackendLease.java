@@ -1,0 +1,218 @@
+package io.pgstitch.proxy.backend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.FutureListener;
+import io.netty.util.concurrent.Promise;
+import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
+import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.pool.PooledBackend;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A pooled backend while one session uses it, as its own backend or for one RPC call. Every message sent is
+ * recorded, with who its answer belongs to, in the backend's {@link PendingResponses}; every frame read goes to
+ * that owner on the session's loop. Giving the backend back decides, on the backend's own loop, whether the
+ * pool may reuse it.
+ *
+ * <p>Threads: the session calls this on its loop. A backend opened for this client shares that loop and every
+ * call is direct; a pooled backend opened for an earlier client may live on another loop, and then each write
+ * becomes a task on the backend's loop (in order), so the FIFO is only ever touched there.
+ */
+public final class BackendLease {
+
+    private final PooledBackend pooled;
+    private final PendingResponses pending;
+    private final BackendListener listener;
+    private final BackendConnector connector;
+    private final EventLoop sessionLoop;
+    private final EventLoop backendLoop;
+    /** Written on the backend's loop as ReadyForQuery is read; read on the session's loop after its frame. */
+    private volatile TransactionStatus status;
+    /** Written on the session's loop, read on the backend's when the backend is given back. */
+    private volatile Future<Void> cancelInFlight;
+
+    private BackendLease(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
+                         BackendConnector connector) {
+        this.pooled = pooled;
+        this.connector = connector;
+        this.sessionLoop = sessionLoop;
+        this.backendLoop = pooled.connection().channel().eventLoop();
+        this.status = pooled.connection().status();
+        this.pending = new PendingResponses(status, listener);
+        this.listener = listener;
+    }
+
+    /** Starts relaying {@code pooled}'s frames and events to {@code listener} on {@code sessionLoop}. */
+    public static BackendLease attach(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
+                                      BackendConnector connector) {
+        BackendLease lease = new BackendLease(pooled, listener, sessionLoop, connector);
+        pooled.connection().channel().pipeline().addLast(PooledBackend.SESSION_HANDLER,
+                new BackendRelay(lease, listener));
+        return lease;
+    }
+
+    public BackendConnection connection() {
+        return pooled.connection();
+    }
+
+    public Channel channel() {
+        return pooled.connection().channel();
+    }
+
+    /** The backend's parameters as last reported (a live view). */
+    public Map<String, String> parameters() {
+        return pooled.parameters();
+    }
+
+    /** Whether this backend lives on the session's loop (no task hop per message). */
+    public boolean sameLoop() {
+        return backendLoop == sessionLoop;
+    }
+
+    /** The transaction status of the last ReadyForQuery read. */
+    public TransactionStatus status() {
+        return status;
+    }
+
+    /**
+     * Sends one message (unflushed), whose answer goes to {@code owner}; takes over {@code message}, which must
+     * hold exactly one complete message.
+     */
+    public void send(ByteBuf message, ResponseTarget owner) {
+        byte type = message.getByte(message.readerIndex());
+        onBackendLoop(() -> {
+            pending.sent(type, owner);
+            channel().write(message, channel().voidPromise());
+        });
+    }
+
+    /** Forwards a client's frame, whose answer goes to {@code owner}; takes over the frame's reference. */
+    public void send(Frame frame, ResponseTarget owner) {
+        send(frame.content(), owner);
+    }
+
+    public void flush() {
+        onBackendLoop(() -> channel().flush());
+    }
+
+    /**
+     * Runs {@code callback} on the session's loop once every request sent so far has been answered (after the
+     * last ReadyForQuery has reached its owner), or at once when nothing is owed. Requests whose Sync was not
+     * sent are not waited for.
+     */
+    public void whenAnswered(Runnable callback) {
+        onBackendLoop(() -> {
+            if (pending.whenAnswered(callback)) {
+                onSessionLoop(callback, listener);
+            }
+        });
+    }
+
+    /**
+     * A frame read on the backend's loop: recorded, then handed to its owner on the session's loop, which owns it
+     * from then on. A frame that cannot be read (a hostile shard) is released here and the exception goes on to
+     * the backend's pipeline, which reports it to the listener.
+     */
+    void received(Frame frame, BackendListener listener) {
+        ResponseTarget owner = listener;
+        List<Runnable> answered = new ArrayList<>(0);
+        try {
+            byte type = frame.type();
+            if (type == 'S') {
+                pooled.reported(frame.body());
+            } else if (type != 'A') { // ParameterStatus and notifications are the connection's, not a request's
+                owner = pending.targetOf(frame, answered);
+                status = pending.status();
+            }
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+        ResponseTarget target = owner;
+        onSessionLoop(() -> target.response(frame), listener);
+        answered.forEach(callback -> onSessionLoop(callback, listener));
+    }
+
+    /**
+     * Runs a backend event on the session's loop. A failure there is the session's to handle as a failed
+     * backend, never an exception left to Netty ("a task raised an exception").
+     */
+    void onSessionLoop(Runnable event, BackendListener listener) {
+        Runnable guarded = () -> {
+            try {
+                event.run();
+            } catch (RuntimeException e) {
+                listener.backendFailed(e);
+            }
+        };
+        if (sessionLoop.inEventLoop()) {
+            guarded.run();
+        } else {
+            sessionLoop.execute(guarded);
+        }
+    }
+
+    private void onBackendLoop(Runnable task) {
+        if (backendLoop.inEventLoop()) {
+            task.run();
+        } else {
+            backendLoop.execute(task);
+        }
+    }
+
+    /** Forwards a cancel for whatever the backend runs now; {@code loop} is the session's. */
+    public void cancel(EventLoop loop) {
+        BackendConnection connection = connection();
+        cancelInFlight = alsoAwaiting(loop, cancelInFlight,
+                connector.cancel(loop, connection.shard(), connection.keyData()));
+    }
+
+    /**
+     * Done when both cancels are: each travels on a connection of its own, so a later one may be taken by the
+     * server first, and the backend must not be reset (or serve another client) while either can still land.
+     */
+    private static Future<Void> alsoAwaiting(EventLoop loop, Future<Void> earlier, Future<Void> later) {
+        if (earlier == null || earlier.isDone()) {
+            return later;
+        }
+        Promise<Void> both = loop.newPromise();
+        AtomicInteger left = new AtomicInteger(2);
+        FutureListener<Void> done = cancel -> {
+            if (left.decrementAndGet() == 0) {
+                both.trySuccess(null);
+            }
+        };
+        earlier.addListener(done);
+        later.addListener(done);
+        return both;
+    }
+
+    /**
+     * Returns the backend to its pool, or has it closed when its state is unknown. A request still running is
+     * cancelled first; the pool reuses the backend only after that request's ReadyForQuery says idle.
+     *
+     * @param broken the protocol state is unknown (a FATAL error, a client that broke the protocol): close it
+     */
+    public void giveBack(boolean broken) {
+        // Decided on the backend's loop, where frames are read: nothing can be in flight between the two owners.
+        onBackendLoop(() -> {
+            BackendPool.Release release = broken || !channel().isActive()
+                    ? BackendPool.Release.DIRTY : pending.release();
+            Future<Void> cancel = cancelInFlight;
+            if (release == BackendPool.Release.BUSY) {
+                BackendConnection connection = connection();
+                cancel = alsoAwaiting(backendLoop, cancel,
+                        connector.cancel(backendLoop, connection.shard(), connection.keyData()));
+            }
+            pooled.pool().release(pooled, release, pending.owed(), cancel);
+        });
+    }
+}

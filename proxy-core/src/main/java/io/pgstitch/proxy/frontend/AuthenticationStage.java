@@ -1,0 +1,74 @@
+package io.pgstitch.proxy.frontend;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.backend.BackendMessage;
+import io.pgstitch.proxy.auth.LoginExchange;
+
+import javax.net.ssl.SSLSession;
+
+/**
+ * The client proves who it is: the exchange of its {@link LoginExchange} (password, md5 or SASL messages, type
+ * 'p'); anything else is FATAL 08P01, except Terminate, which libpq sends when it has no password to give. Once
+ * authenticated, hands over to {@link ConnectStage}.
+ */
+final class AuthenticationStage extends ChannelInboundHandlerAdapter {
+
+    static final String NAME = "authentication";
+
+    private final ClientConnection client;
+    private final SSLSession tls;
+    private LoginExchange login;
+
+    AuthenticationStage(ClientConnection client, SSLSession tls) {
+        this.client = client;
+        this.tls = tls;
+    }
+
+    /** Picks the method and sends its first request, or goes on at once (trust). */
+    void begin() {
+        ClientStartup startup = client.startup();
+        login = client.context().authenticator().begin(startup.databaseId(), startup.user(), client.address(), tls);
+        if (login.authenticated()) {
+            authenticated();
+        } else {
+            client.write(login.request());
+            client.channel().flush();
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Frame frame = (Frame) msg;
+        byte type = frame.type();
+        if (type == 'X') {
+            frame.release();
+            client.release();
+            ctx.close();
+            return;
+        }
+        BackendMessage reply;
+        try {
+            if (type != 'p') {
+                throw login.unexpected(type);
+            }
+            reply = login.receive(frame.body());
+        } finally {
+            frame.release();
+        }
+        if (reply != null) {
+            client.write(reply);
+        }
+        client.channel().flush();
+        if (login.authenticated()) {
+            authenticated();
+        }
+    }
+
+    private void authenticated() {
+        ConnectStage next = new ConnectStage(client, login);
+        client.channel().pipeline().replace(this, ConnectStage.NAME, next);
+        next.begin();
+    }
+}

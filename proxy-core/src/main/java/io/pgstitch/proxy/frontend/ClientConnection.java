@@ -1,0 +1,172 @@
+package io.pgstitch.proxy.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgstitch.protocol.FrontendFrameDecoder;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.BackendMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What one client connection carries from stage to stage ({@link StartupStage}, {@link AuthenticationStage},
+ * {@link ClientRelay}): the channel, what the client asked for, the limits it is counted in, the login timer,
+ * and the one way a session ends: {@link #fatal} or {@link #close}, which release whatever the current stage
+ * holds ({@link #onClose}). Client's event loop only.
+ */
+public final class ClientConnection {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
+
+    private final Channel channel;
+    private final SessionContext context;
+    private final FrontendFrameDecoder decoder;
+    private ClientStartup startup;
+    private boolean tls;
+    private boolean admitted;
+    private String admittedDatabase;
+    private ScheduledFuture<?> loginTimer;
+    private Runnable onClose;
+    private boolean closed;
+    private boolean violatedProtocol;
+
+    ClientConnection(Channel channel, SessionContext context, FrontendFrameDecoder decoder) {
+        this.channel = channel;
+        this.context = context;
+        this.decoder = decoder;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    SessionContext context() {
+        return context;
+    }
+
+    FrontendFrameDecoder decoder() {
+        return decoder;
+    }
+
+    ClientStartup startup() {
+        return startup;
+    }
+
+    /** The database ID the client asked for; null before its startup packet. */
+    String databaseId() {
+        return startup == null ? null : startup.databaseId();
+    }
+
+    boolean tls() {
+        return tls;
+    }
+
+    void tlsStarted() {
+        tls = true;
+    }
+
+    /** The client broke the protocol: its backend's state is unknown and it is not reused. */
+    boolean violatedProtocol() {
+        return violatedProtocol;
+    }
+
+    void protocolViolated() {
+        violatedProtocol = true;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    InetAddress address() {
+        return channel.remoteAddress() instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+
+    /** A client that never finishes its login must not hold a connection slot forever. */
+    void startLoginTimer() {
+        loginTimer = channel.eventLoop().schedule(() -> fatal(PgException.fatal(SqlState.QUERY_CANCELED,
+                "canceling authentication due to timeout")),
+                context.authenticator().timeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    void loggedIn() {
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+            loginTimer = null;
+        }
+    }
+
+    /** The startup packet was accepted: counted in the total client limit from now on. */
+    void started(ClientStartup startup) {
+        this.startup = startup;
+        context.limits().admit();
+        admitted = true;
+    }
+
+    /** Authenticated: counted in its database's limit from now on. */
+    void admitToDatabase() {
+        context.limits().admitTo(startup.databaseId());
+        admittedDatabase = startup.databaseId();
+    }
+
+    /** What to release when the session ends; the stage that holds resources sets it. */
+    void onClose(Runnable release) {
+        this.onClose = release;
+    }
+
+    void write(BackendMessage message) {
+        channel.write(message.encode(channel.alloc()), channel.voidPromise());
+    }
+
+    /** Writes a complete message (unflushed); takes it. */
+    void write(ByteBuf message) {
+        channel.write(message, channel.voidPromise());
+    }
+
+    /** Sends a FATAL ErrorResponse and closes the client once it is flushed; the backend side goes at once. */
+    void fatal(PgException error) {
+        if (!closed && channel.isActive()) {
+            log.info("closing client {} (database {}): {} [{}]", channel.remoteAddress(), databaseId(),
+                    error.getMessage(), error.sqlState());
+            channel.writeAndFlush(error.toErrorResponse().encode(channel.alloc()))
+                    .addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+        release();
+    }
+
+    /** Closes the client after what was written is flushed; the backend side goes at once. */
+    void close() {
+        release();
+        channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Idempotent: the login timer, the stage's resources, the cancel key and the client limits. */
+    void release() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        loggedIn();
+        if (onClose != null) {
+            onClose.run();
+            onClose = null;
+        }
+        if (admitted) {
+            context.limits().leave();
+            admitted = false;
+        }
+        if (admittedDatabase != null) {
+            context.limits().leaveFrom(admittedDatabase);
+            admittedDatabase = null;
+        }
+    }
+}

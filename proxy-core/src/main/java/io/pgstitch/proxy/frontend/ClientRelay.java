@@ -1,0 +1,392 @@
+package io.pgstitch.proxy.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.pgstitch.conf.Route;
+import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.AuthenticationOk;
+import io.pgstitch.protocol.backend.BackendKeyData;
+import io.pgstitch.protocol.backend.BackendMessage;
+import io.pgstitch.protocol.backend.ErrorResponse;
+import io.pgstitch.protocol.backend.ParameterStatus;
+import io.pgstitch.protocol.backend.ReadyForQuery;
+import io.pgstitch.protocol.frontend.Sync;
+import io.pgstitch.proxy.backend.BackendLease;
+import io.pgstitch.proxy.backend.BackendListener;
+import io.pgstitch.proxy.backend.ShardLogin;
+import io.pgstitch.proxy.pool.PoolKey;
+import io.pgstitch.proxy.pool.PooledBackend;
+import io.pgstitch.proxy.rpc.RpcRouter;
+import io.pgstitch.proxy.rpc.RpcSettings;
+import io.pgstitch.proxy.rpc.StitchedRequest;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The session once logged in: every client frame goes to the backend, every backend frame to the client,
+ * untouched (no copy, no decode) except the few the proxy must understand: Terminate from the client;
+ * ParameterStatus and FATAL ErrorResponse from the backend. When RPC functions are configured, an
+ * {@link RpcRouter} looks at each Query and extended-protocol message; a request that calls one runs as a
+ * {@link StitchedRequest}, and what the client sends meanwhile waits its turn. Backpressure: when one side stops
+ * being writable the other side stops being read, so a slow client never makes the proxy buffer a result set.
+ */
+final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRegistry.CancelTarget {
+
+    static final String NAME = "relay";
+
+    private final ClientConnection client;
+    private final Channel channel;
+    private final Route route;
+    private final ShardLogin login;
+    private final ArrayDeque<Frame> pending = new ArrayDeque<>();
+    private final Events events = new Events();
+    /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and more. */
+    private final Map<String, String> reported = new HashMap<>();
+    private final RpcSettings rpc;
+    /** Null when no RPC function is configured: then every message passes through without a look. */
+    private final RpcRouter router;
+    private BackendLease backend;
+    private BackendKeyData issuedKey;
+    private boolean started;
+    private boolean backendSentFatal;
+    /** The request being stitched, from its last message until its ReadyForQuery; null otherwise. */
+    private StitchedRequest stitched;
+    /** An ErrorResponse answered the client's messages since the last ReadyForQuery. */
+    private boolean errorSinceSync;
+    /** A stitched request run at a client's Flush failed: the client's messages are skipped until its Sync. */
+    private boolean skippingUntilSync;
+
+    ClientRelay(ClientConnection client, Route route, ShardLogin login) {
+        this.client = client;
+        this.channel = client.channel();
+        this.route = route;
+        this.login = login;
+        this.rpc = client.context().rpc().get();
+        this.router = rpc.active() ? new RpcRouter(rpc, channel.alloc()) : null;
+    }
+
+    /** Takes the session backend: its events come here from now on. */
+    BackendLease attach(PooledBackend pooled) {
+        backend = BackendLease.attach(pooled, events, channel.eventLoop(), client.context().connector());
+        backend.channel().config().setAutoRead(channel.isWritable());
+        return backend;
+    }
+
+    /** The backend has the client's settings: the client is logged in, and what it pipelined goes through. */
+    void start(ArrayDeque<Frame> pipelined) {
+        started = true;
+        reported.putAll(backend.parameters());
+        issuedKey = client.context().cancels().issue(this, client.startup().usesLongCancelKeys() ? 32 : 4);
+        client.decoder().authenticated();
+        client.write(AuthenticationOk.INSTANCE);
+        reported.forEach((name, value) -> client.write(new ParameterStatus(name, value)));
+        client.write(issuedKey);
+        client.write(ReadyForQuery.of(backend.status()));
+        channel.flush();
+        pending.addAll(pipelined);
+        pipelined.clear();
+        relayPending();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        relayToBackend((Frame) msg);
+    }
+
+    private void relayToBackend(Frame frame) {
+        byte type = frame.type();
+        if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
+            frame.release();
+            client.close();
+            return;
+        }
+        if (stitched != null) {
+            if (type == 'd' || type == 'c' || type == 'f') { // COPY FROM STDIN in one of its session steps
+                backend.send(frame, events::clientResponse); // part of a request already recorded
+            } else { // the next request waits until the stitched one is answered
+                pending.add(frame);
+                channel.config().setAutoRead(false);
+            }
+            return;
+        }
+        if (skippingUntilSync) {
+            skipUntilSync(frame);
+            return;
+        }
+        if (router != null && routeElsewhere(frame)) {
+            return;
+        }
+        backend.send(frame, events::clientResponse);
+    }
+
+    /** After an error, as PostgreSQL: messages are dropped until a Sync, which is answered with ReadyForQuery. */
+    private void skipUntilSync(Frame frame) {
+        boolean sync = frame.type() == Sync.TYPE;
+        frame.release();
+        if (sync) {
+            skippingUntilSync = false;
+            client.write(ReadyForQuery.of(backend.status()));
+            channel.flush();
+        }
+    }
+
+    /** Lets the router take {@code frame}; true when it did (held for a batch, or a stitched request began). */
+    private boolean routeElsewhere(Frame frame) {
+        RpcRouter.Routing routing;
+        try {
+            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")));
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+        if (routing == RpcRouter.Routing.READY) {
+            boolean answersSync = router.planAnswersSync();
+            StitchedRequest request = new StitchedRequest(events, router.takePlan(), answersSync, rpc,
+                    client.context().rpcMetrics());
+            stitched = request;
+            // it starts once the backend has answered what the client sent before it
+            backend.whenAnswered(() -> {
+                if (stitched == request) {
+                    request.start(errorSinceSync);
+                    errorSinceSync = false; // the request answers that error's Sync
+                }
+            });
+        }
+        return routing != RpcRouter.Routing.PASS;
+    }
+
+    private void relayPending() {
+        while (stitched == null && !client.isClosed() && !pending.isEmpty()) {
+            relayToBackend(pending.poll());
+        }
+        if (!client.isClosed()) {
+            backend.flush();
+            resumeReading();
+        }
+    }
+
+    /** Reads the client again unless frames wait behind a stitched request or the backend cannot take more. */
+    private void resumeReading() {
+        channel.config().setAutoRead(pending.isEmpty() && backend.channel().isWritable());
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (backend != null) {
+            backend.flush(); // one flush per read batch, not per message
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = ctx.channel().isWritable();
+        if (backend != null) {
+            backend.channel().config().setAutoRead(writable);
+        }
+        if (stitched != null) {
+            stitched.clientWritabilityChanged(writable);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** A cancel for this client stops whatever runs for it: its session backend's query and its RPC call. */
+    @Override
+    public void cancel() {
+        channel.eventLoop().execute(() -> {
+            if (started && !client.isClosed()) {
+                backend.cancel(channel.eventLoop());
+                if (stitched != null) {
+                    stitched.cancel();
+                }
+            }
+        });
+    }
+
+    /** Idempotent: drops queued frames, a stitched request, the cancel key and the backend connection. */
+    void released() {
+        while (!pending.isEmpty()) {
+            pending.poll().release();
+        }
+        if (router != null) {
+            router.release();
+        }
+        if (stitched != null) {
+            stitched.abandon();
+            stitched = null;
+        }
+        if (issuedKey != null) {
+            client.context().cancels().remove(issuedKey.processId(), this);
+            issuedKey = null;
+        }
+        if (backend != null) {
+            backend.giveBack(backendSentFatal || client.violatedProtocol());
+            backend = null;
+        }
+    }
+
+    /**
+     * The backend's events, and what a {@link StitchedRequest} needs of its session; kept off this class's own
+     * surface. Session loop only.
+     */
+    private final class Events implements BackendListener, StitchedRequest.Session {
+
+        /** The answer to a client's own request: straight to the client. */
+        void clientResponse(Frame frame) {
+            byte type = frame.type();
+            if (type == ReadyForQuery.TYPE) {
+                errorSinceSync = false;
+            } else if (type == ErrorResponse.TYPE) {
+                errorSinceSync = true;
+                noteFatal(frame);
+            }
+            client.write(frame.content());
+        }
+
+        /** A FATAL error means the backend is gone: it is closed, not reused. Releases a malformed frame. */
+        private void noteFatal(Frame frame) {
+            try {
+                if (ErrorResponse.decode(frame.body()).isFatal()) {
+                    backendSentFatal = true;
+                }
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+        }
+
+        /** Connection-level frames: ParameterStatus, notifications, and whatever comes while nothing is owed. */
+        @Override
+        public void response(Frame frame) {
+            byte type = frame.type();
+            if (type == 'S') {
+                ParameterStatus parameter = ParameterStatus.decode(frame.body()); // checked when it was read
+                reported.put(parameter.name(), parameter.value());
+            } else if (type == ErrorResponse.TYPE) {
+                noteFatal(frame);
+            }
+            if (!started || client.isClosed()) {
+                frame.release(); // the client learns the parameters when it is logged in
+                return;
+            }
+            client.write(frame.content());
+        }
+
+        @Override
+        public void backendReadComplete() {
+            if (started) {
+                channel.flush();
+            }
+        }
+
+        @Override
+        public void backendWritabilityChanged(boolean writable) {
+            if (started && !client.isClosed()) {
+                channel.config().setAutoRead(writable && pending.isEmpty());
+            }
+        }
+
+        @Override
+        public void backendClosed() {
+            if (client.isClosed()) {
+                return;
+            }
+            if (backendSentFatal) { // the client already has the server's own reason
+                client.close();
+            } else {
+                client.fatal(PgException.fatal(SqlState.CONNECTION_FAILURE,
+                        "server connection to " + backend.connection().describe() + " closed unexpectedly"));
+            }
+        }
+
+        @Override
+        public void backendFailed(Throwable cause) {
+            if (client.isClosed()) {
+                return;
+            }
+            String describe = backend.connection().describe();
+            backendSentFatal = true; // the backend's state is unknown: it is closed, not reused
+            client.fatal(cause instanceof PgException pg && SqlState.PROTOCOL_VIOLATION.equals(pg.sqlState())
+                    ? PgException.fatal(SqlState.PROTOCOL_VIOLATION, describe + " sent an invalid message: "
+                            + pg.getMessage())
+                    : PgException.fatal(SqlState.CONNECTION_FAILURE, "server connection to " + describe
+                            + " failed: " + cause.getMessage()));
+        }
+
+        // StitchedRequest.Session
+
+        @Override
+        public BackendLease sessionBackend() {
+            return backend;
+        }
+
+        @Override
+        public EventLoop loop() {
+            return channel.eventLoop();
+        }
+
+        @Override
+        public io.pgstitch.proxy.backend.BackendConnector connector() {
+            return client.context().connector();
+        }
+
+        @Override
+        public boolean clientWritable() {
+            return channel.isWritable();
+        }
+
+        @Override
+        public String reportedParameter(String name) {
+            return reported.get(name);
+        }
+
+        @Override
+        public Future<PooledBackend> acquireRpcBackend() {
+            return client.context().pools().acquire(channel.eventLoop(), PoolKey.rpc(route.shard(),
+                    route.backendDatabase(), login.user(), rpc.poolSize(), rpc.waitTimeout()), login);
+        }
+
+        @Override
+        public void toClient(Frame frame) {
+            client.write(frame.content());
+        }
+
+        @Override
+        public void toClient(ByteBuf message) {
+            client.write(message);
+        }
+
+        @Override
+        public void toClient(BackendMessage message) {
+            client.write(message);
+        }
+
+        @Override
+        public void flushClient() {
+            channel.flush();
+        }
+
+        @Override
+        public ByteBufAllocator alloc() {
+            return channel.alloc();
+        }
+
+        @Override
+        public void stitchedRequestDone(boolean skipUntilSync) {
+            stitched = null;
+            skippingUntilSync = skipUntilSync;
+            if (!client.isClosed()) {
+                relayPending();
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.pgstitch.proxy.frontend;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Future;
+import io.pgstitch.conf.Route;
+import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.ErrorResponse;
+import io.pgstitch.protocol.backend.ReadyForQuery;
+import io.pgstitch.protocol.frontend.Query;
+import io.pgstitch.proxy.auth.BackendIdentity;
+import io.pgstitch.proxy.auth.LoginExchange;
+import io.pgstitch.proxy.backend.BackendLease;
+import io.pgstitch.proxy.backend.SetConfigQuery;
+import io.pgstitch.proxy.backend.ShardLogin;
+import io.pgstitch.proxy.pool.PoolKey;
+import io.pgstitch.proxy.pool.PooledBackend;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.Map;
+
+/**
+ * Authenticated: routes the client by its database ID, takes a backend from the pool of (shard, backend database,
+ * backend user), gives it the client's startup settings that it lacks, and only then tells the client it is
+ * logged in (AuthenticationOk, the backend's ParameterStatus, a proxy-issued BackendKeyData, ReadyForQuery) and
+ * hands over to {@link ClientRelay}. What the client pipelines meanwhile is queued, with reading paused.
+ */
+final class ConnectStage extends ChannelInboundHandlerAdapter {
+
+    static final String NAME = "connect";
+    private static final Logger log = LoggerFactory.getLogger(ConnectStage.class);
+    /** Frames a client may pipeline before its login completes; more is not a real client. */
+    private static final int MAX_PENDING_FRAMES = 1024;
+
+    private final ClientConnection client;
+    private final LoginExchange login;
+    private final ArrayDeque<Frame> pending = new ArrayDeque<>();
+    private ClientRelay relay;
+    private PgException settingsFailed;
+
+    ConnectStage(ClientConnection client, LoginExchange login) {
+        this.client = client;
+        this.login = login;
+    }
+
+    void begin() {
+        client.loggedIn();
+        client.admitToDatabase();
+        String databaseId = client.databaseId();
+        Route route = client.context().routes().get().route(databaseId).orElseThrow(() -> PgException
+                .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
+                .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
+        ShardLogin shardLogin = BackendIdentity.resolve(route, client.startup().user(), login);
+        log.debug("{} database {} user {} ({}) -> {} ({}) as {}", client.channel().remoteAddress(), databaseId,
+                client.startup().user(), login.mechanism(), route.shard().name(), route.matchedBy(), shardLogin.user());
+        relay = new ClientRelay(client, route, shardLogin);
+        client.onClose(this::released);
+        client.channel().config().setAutoRead(false);
+        client.context().pools()
+                .acquire(client.channel().eventLoop(),
+                        PoolKey.session(route.shard(), route.backendDatabase(), shardLogin.user()), shardLogin)
+                .addListener((Future<PooledBackend> acquired) -> acquired(acquired));
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Frame frame = (Frame) msg;
+        if (pending.size() >= MAX_PENDING_FRAMES) {
+            frame.release();
+            throw PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                    "more than " + MAX_PENDING_FRAMES + " messages sent before login completed");
+        }
+        pending.add(frame);
+    }
+
+    private void acquired(Future<PooledBackend> acquired) {
+        if (!acquired.isSuccess()) {
+            Throwable cause = acquired.cause();
+            client.fatal(cause instanceof PgException pg ? pg
+                    : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause.getMessage())));
+            return;
+        }
+        if (client.isClosed()) { // the client left while we waited
+            acquired.getNow().giveBackUnused();
+            return;
+        }
+        BackendLease lease = relay.attach(acquired.getNow());
+        Map<String, String> settings = StartupParameters.differing(
+                StartupParameters.of(client.startup().sessionParameters()), lease.parameters());
+        String query = SetConfigQuery.of(settings);
+        if (query == null) {
+            ready();
+            return;
+        }
+        // The answer is ours: an error is the client's FATAL, as a bad startup parameter is in PostgreSQL.
+        lease.send(new Query(query).encode(client.channel().alloc()), this::settingsAnswer);
+        lease.flush();
+    }
+
+    private void settingsAnswer(Frame frame) {
+        try {
+            if (frame.type() == ErrorResponse.TYPE && settingsFailed == null) {
+                PgException error = PgException.of(ErrorResponse.decode(frame.body()));
+                settingsFailed = PgException.fatal(error.sqlState(), error.getMessage());
+            } else if (frame.type() == ReadyForQuery.TYPE && !client.isClosed()) {
+                if (settingsFailed != null) {
+                    client.fatal(settingsFailed);
+                } else {
+                    ready();
+                }
+            }
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void ready() {
+        if (client.isClosed()) {
+            return;
+        }
+        client.onClose(relay::released);
+        client.channel().pipeline().replace(this, ClientRelay.NAME, relay);
+        relay.start(pending);
+    }
+
+    /** The client left before the relay took over. */
+    private void released() {
+        while (!pending.isEmpty()) {
+            pending.poll().release();
+        }
+        if (relay != null) {
+            relay.released();
+        }
+    }
+}

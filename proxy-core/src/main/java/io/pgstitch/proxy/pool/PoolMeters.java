@@ -1,0 +1,43 @@
+package io.pgstitch.proxy.pool;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * {@code pgstitch.pool.acquisitions}, tagged {@code served}: how each backend handed to a client was found —
+ * idle on the client's own event loop, idle on another loop (every one of its events then costs a task hop), or
+ * newly opened on the client's loop. Bounded cardinality: three counters for the process.
+ */
+public final class PoolMeters {
+
+    /** Where an acquired backend came from. */
+    public enum Served {
+        SAME_LOOP("same_loop"), OTHER_LOOP("other_loop"), NEW("new");
+
+        private final String tag;
+
+        Served(String tag) {
+            this.tag = tag;
+        }
+    }
+
+    private final Map<Served, Counter> counters = new EnumMap<>(Served.class);
+
+    public PoolMeters(MeterRegistry registry) {
+        for (Served served : Served.values()) {
+            counters.put(served, Counter.builder("pgstitch.pool.acquisitions").tag("served", served.tag)
+                    .description("backends handed to clients, by where they came from").register(registry));
+        }
+    }
+
+    void served(Served served) {
+        counters.get(served).increment();
+    }
+
+    public double count(Served served) {
+        return counters.get(served).count();
+    }
+}
