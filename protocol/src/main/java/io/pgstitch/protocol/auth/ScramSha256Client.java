@@ -10,8 +10,8 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL runs it: an empty user name in
- * client-first (the server uses the startup packet's), the password as UTF-8 bytes, and optionally
+ * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as libpq runs it: an empty user name in client-first
+ * (the server uses the startup packet's), the password through {@link SaslPrep}, and optionally
  * SCRAM-SHA-256-PLUS with {@code tls-server-end-point} channel binding (RFC 5929), which ties the proof to the
  * TLS connection so that a man in the middle cannot relay it.
  *
@@ -68,7 +68,7 @@ public final class ScramSha256Client {
 
     private ScramSha256Client(String password, String clientNonce, String mechanism, String gs2Header,
                               byte[] channelBindingData) {
-        this.password = password.getBytes(StandardCharsets.UTF_8);
+        this.password = SaslPrep.passwordBytes(password);
         this.clientNonce = clientNonce;
         this.mechanism = mechanism;
         this.gs2Header = gs2Header;
