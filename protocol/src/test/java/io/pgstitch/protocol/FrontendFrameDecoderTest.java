@@ -261,4 +261,21 @@ class FrontendFrameDecoderTest {
                 "4500000009" + "00" + "00000000" + " x1", "4800000004 x1", "4800000004 x1",
                 "640000000500" + "640000000501" + " x2");
     }
+
+    @Test
+    void aDuplicateStartupParameterIsRefusedByName() {
+        ByteBuf packet = Unpooled.buffer();
+        byte[] parameters = "user\0alice\0database\0d\0user\0postgres\0\0"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        packet.writeInt(8 + parameters.length).writeInt(ProtocolVersion.V3_0).writeBytes(parameters);
+        assertThatThrownBy(() -> channel.writeInbound(packet)).hasRootCauseInstanceOf(PgException.class)
+                .rootCause().isInstanceOfSatisfying(PgException.class, e -> {
+                    assertThat(e.sqlState()).isEqualTo("08P01");
+                    assertThat(e.isFatal()).isTrue();
+                    assertThat(e.getMessage()).isEqualTo(
+                            "invalid message: startup parameter \"user\" appears more than once");
+                });
+        assertThat(decoder.state()).isEqualTo(FrontendFrameDecoder.State.FAILED);
+        assertThat((Object) channel.readInbound()).isNull();
+    }
 }
