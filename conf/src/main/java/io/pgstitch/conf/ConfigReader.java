@@ -211,7 +211,7 @@ final class ConfigReader {
         if (!mapping(node, "shards")) {
             return shards;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String name = entry.getKey();
             String path = "shards." + name;
@@ -263,7 +263,7 @@ final class ConfigReader {
         if (node == null || node.isNull() || !mapping(node, "routes")) {
             return routes;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String pattern = entry.getKey();
             String path = "routes." + pattern;

@@ -33,11 +33,11 @@ public final class BackendFrameDecoder extends ByteToMessageDecoder {
             failed = true;
             byte type = in.getByte(start);
             in.skipBytes(in.readableBytes());
-            throw Buffers.violation("server message " + Frames.describeType(type) + " of length " + length);
+            throw Buffers.violation("server message " + Buffers.describeByte(type) + " of length " + length);
         }
         if (in.readableBytes() < 1 + length) {
             return;
         }
-        out.add(Frames.slice(in, length, MAX_LENGTH));
+        out.add(Frames.slice(in, length, MAX_LENGTH, BackendMessageType.isCoalescable(in.getByte(start))));
     }
 }

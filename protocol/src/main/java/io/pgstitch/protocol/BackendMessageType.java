@@ -50,7 +50,11 @@ public enum BackendMessageType {
         return code;
     }
 
-    /** Types whose consecutive messages a decoder may coalesce into one frame: pure pass-through data. */
+    /**
+     * Types whose consecutive messages a decoder may coalesce into one frame: DataRow and CopyData, pure
+     * pass-through data that no answer-matching depends on (a result's end is its CommandComplete, a copy's its
+     * CopyDone). Only for what a server sends: a client's 'D' is Describe.
+     */
     public static boolean isCoalescable(byte type) {
         return type == 'D' || type == 'd';
     }

@@ -80,6 +80,11 @@ public final class Buffers {
         }
     }
 
+    /** A type or status byte for an error message: {@code 'Z'} when printable, {@code 0x00} otherwise. */
+    public static String describeByte(byte value) {
+        return value >= 0x20 && value < 0x7f ? "'" + (char) value + "'" : String.format("0x%02x", value & 0xFF);
+    }
+
     public static PgException violation(String message) {
         return PgException.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message: " + message);
     }

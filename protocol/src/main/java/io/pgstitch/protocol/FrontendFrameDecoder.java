@@ -105,7 +105,7 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         byte type = in.getByte(start);
         FrontendMessageType known = FrontendMessageType.of(type);
         if (known == null) {
-            throw Buffers.violation("unknown frontend message type " + Frames.describeType(type));
+            throw Buffers.violation("unknown frontend message type " + Buffers.describeByte(type));
         }
         int length = in.getInt(start + 1);
         int limit = authenticated ? known.maxLength()
@@ -116,6 +116,6 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         if (in.readableBytes() < 1 + length) {
             return;
         }
-        out.add(Frames.slice(in, length, limit));
+        out.add(Frames.slice(in, length, limit, FrontendMessageType.isCoalescable(type)));
     }
 }

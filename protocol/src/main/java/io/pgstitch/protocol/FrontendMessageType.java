@@ -55,6 +55,14 @@ public enum FrontendMessageType {
         return type == 'Q' || type == 'F' || type == 'S';
     }
 
+    /**
+     * Types whose consecutive messages a decoder may coalesce into one frame: only CopyData. Every other client
+     * message is a request the session must see one by one (two Describes are two answers owed, in order).
+     */
+    public static boolean isCoalescable(byte type) {
+        return type == 'd';
+    }
+
     /** The message type of a type byte, or null when clients have no such message. */
     public static FrontendMessageType of(byte type) {
         return BY_TYPE[type & 0xFF];

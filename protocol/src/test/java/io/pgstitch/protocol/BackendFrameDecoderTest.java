@@ -91,4 +91,26 @@ class BackendFrameDecoderTest {
         assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('Z').writeInt(3)))
                 .hasRootCauseInstanceOf(PgException.class);
     }
+
+    @Test
+    void onlyDataRowAndCopyDataRunsAreCoalesced() {
+        ByteBuf in = Unpooled.buffer();
+        for (int i = 0; i < 2; i++) {
+            in.writeByte('d').writeInt(5).writeByte(i); // CopyData of a COPY TO STDOUT
+        }
+        for (int i = 0; i < 2; i++) {
+            in.writeByte('S').writeInt(8).writeBytes(new byte[] {'a', 0, 'b', 0}); // ParameterStatus a=b
+        }
+        for (int i = 0; i < 2; i++) {
+            in.writeByte('N').writeInt(5).writeByte(0); // an empty NoticeResponse
+        }
+        channel.writeInbound(in);
+        java.util.List<String> frames = new java.util.ArrayList<>();
+        for (Frame frame = channel.readInbound(); frame != null; frame = channel.readInbound()) {
+            frames.add(io.netty.buffer.ByteBufUtil.hexDump(frame.content()) + " x" + frame.messageCount());
+            frame.release();
+        }
+        assertThat(frames).containsExactly("640000000500" + "640000000501" + " x2",
+                "530000000861006200 x1", "530000000861006200 x1", "4e0000000500 x1", "4e0000000500 x1");
+    }
 }

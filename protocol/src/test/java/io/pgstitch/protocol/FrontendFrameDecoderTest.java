@@ -6,7 +6,9 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.pgstitch.protocol.frontend.CancelRequest;
+import io.pgstitch.protocol.frontend.Describe;
 import io.pgstitch.protocol.frontend.GssEncRequest;
+import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.SslRequest;
 import io.pgstitch.protocol.frontend.StartupMessage;
@@ -210,5 +212,70 @@ class FrontendFrameDecoderTest {
         login();
         assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('Q').writeInt(-1)))
                 .hasRootCauseInstanceOf(PgException.class);
+    }
+
+    /** What a read emitted, as the hex of each frame's bytes, releasing the frames. */
+    private java.util.List<String> framesRead() {
+        java.util.List<String> frames = new java.util.ArrayList<>();
+        for (Frame frame = channel.readInbound(); frame != null; frame = channel.readInbound()) {
+            frames.add(ByteBufUtil.hexDump(frame.content()) + " x" + frame.messageCount());
+            frame.release();
+        }
+        return frames;
+    }
+
+    @Test
+    void consecutiveDescribesAreTwoFrames() {
+        // 'D' from a client is Describe, not DataRow: each is a request owed its own answer
+        login();
+        decoder.authenticated();
+        ByteBuf batch = Unpooled.buffer();
+        new Parse("s", "select 1", new int[0]).encode(batch);
+        new Describe(Describe.Target.STATEMENT, "s").encode(batch);
+        new Describe(Describe.Target.STATEMENT, "s").encode(batch);
+        Sync.INSTANCE.encode(batch);
+        channel.writeInbound(batch);
+        assertThat(framesRead()).containsExactly(
+                "50" + "00000011" + "7300" + "73656c656374203100" + "0000" + " x1",
+                "44" + "00000007" + "53" + "7300" + " x1",
+                "44" + "00000007" + "53" + "7300" + " x1",
+                "53" + "00000004" + " x1");
+    }
+
+    @Test
+    void noOtherClientMessageIsCoalesced() {
+        login();
+        decoder.authenticated();
+        ByteBuf batch = Unpooled.buffer();
+        for (int i = 0; i < 2; i++) {
+            batch.writeByte('E').writeInt(9).writeByte(0).writeInt(0); // Execute unnamed portal, no row limit
+        }
+        for (int i = 0; i < 2; i++) {
+            batch.writeByte('H').writeInt(4); // Flush
+        }
+        for (int i = 0; i < 2; i++) {
+            batch.writeByte('d').writeInt(5).writeByte(i); // CopyData
+        }
+        channel.writeInbound(batch);
+        assertThat(framesRead()).containsExactly("4500000009" + "00" + "00000000" + " x1",
+                "4500000009" + "00" + "00000000" + " x1", "4800000004 x1", "4800000004 x1",
+                "640000000500" + "640000000501" + " x2");
+    }
+
+    @Test
+    void aDuplicateStartupParameterIsRefusedByName() {
+        ByteBuf packet = Unpooled.buffer();
+        byte[] parameters = "user\0alice\0database\0d\0user\0postgres\0\0"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        packet.writeInt(8 + parameters.length).writeInt(ProtocolVersion.V3_0).writeBytes(parameters);
+        assertThatThrownBy(() -> channel.writeInbound(packet)).hasRootCauseInstanceOf(PgException.class)
+                .rootCause().isInstanceOfSatisfying(PgException.class, e -> {
+                    assertThat(e.sqlState()).isEqualTo("08P01");
+                    assertThat(e.isFatal()).isTrue();
+                    assertThat(e.getMessage()).isEqualTo(
+                            "invalid message: startup parameter \"user\" appears more than once");
+                });
+        assertThat(decoder.state()).isEqualTo(FrontendFrameDecoder.State.FAILED);
+        assertThat((Object) channel.readInbound()).isNull();
     }
 }

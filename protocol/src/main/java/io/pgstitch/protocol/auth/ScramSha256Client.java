@@ -6,12 +6,13 @@ import io.pgstitch.protocol.SqlState;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
 /**
- * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL runs it: an empty user name in
- * client-first (the server uses the startup packet's), the password as UTF-8 bytes, and optionally
+ * The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as libpq runs it: an empty user name in client-first
+ * (the server uses the startup packet's), the password through {@link SaslPrep}, and optionally
  * SCRAM-SHA-256-PLUS with {@code tls-server-end-point} channel binding (RFC 5929), which ties the proof to the
  * TLS connection so that a man in the middle cannot relay it.
  *
@@ -21,6 +22,9 @@ import java.util.List;
  * client-final  c=BASE64(GS2_HEADER + CBIND_DATA),r=NONCE,p=PROOF_BASE64
  * server-final  v=SERVER_SIGNATURE_BASE64   (or e=ERROR)
  * </pre>
+ *
+ * Instead of a password the client can hold {@link ScramKeys} recovered from another exchange against the same
+ * verifier ({@link #withKeys}): the proof needs only the ClientKey, the server signature only the ServerKey.
  */
 public final class ScramSha256Client {
 
@@ -34,7 +38,9 @@ public final class ScramSha256Client {
     /** Far above PostgreSQL's default of 4096; a larger count from a server is an attempt to burn our CPU. */
     private static final int MAX_ITERATIONS = 1_000_000;
 
+    /** The SASLprep'd password, or null when the client answers with {@link #keys}. */
     private final byte[] password;
+    private final ScramKeys keys;
     private final String clientNonce;
     private final String mechanism;
     private final String gs2Header;
@@ -49,7 +55,7 @@ public final class ScramSha256Client {
 
     /** With a fixed nonce, for byte-exact tests against published vectors. */
     public ScramSha256Client(String password, String clientNonce) {
-        this(password, clientNonce, MECHANISM, GS2_NO_BINDING, new byte[0]);
+        this(SaslPrep.passwordBytes(password), null, clientNonce, MECHANISM, GS2_NO_BINDING, new byte[0]);
     }
 
     /**
@@ -63,12 +69,14 @@ public final class ScramSha256Client {
 
     /** SCRAM-SHA-256-PLUS with a fixed nonce, for tests. */
     public ScramSha256Client(String password, byte[] tlsServerEndPoint, String clientNonce) {
-        this(password, clientNonce, MECHANISM_PLUS, GS2_BINDING, tlsServerEndPoint.clone());
+        this(SaslPrep.passwordBytes(password), null, clientNonce, MECHANISM_PLUS, GS2_BINDING,
+                tlsServerEndPoint.clone());
     }
 
-    private ScramSha256Client(String password, String clientNonce, String mechanism, String gs2Header,
-                              byte[] channelBindingData) {
-        this.password = password.getBytes(StandardCharsets.UTF_8);
+    private ScramSha256Client(byte[] password, ScramKeys keys, String clientNonce, String mechanism,
+                              String gs2Header, byte[] channelBindingData) {
+        this.password = password;
+        this.keys = keys;
         this.clientNonce = clientNonce;
         this.mechanism = mechanism;
         this.gs2Header = gs2Header;
@@ -85,13 +93,37 @@ public final class ScramSha256Client {
      * @return null when the server offers neither mechanism
      */
     public static ScramSha256Client forMechanisms(String password, List<String> offered, byte[] tlsServerEndPoint) {
+        return choose(SaslPrep.passwordBytes(password), null, offered, tlsServerEndPoint, randomNonce());
+    }
+
+    /**
+     * Like {@link #forMechanisms}, answering with keys recovered from the client's own exchange instead of a
+     * password (SCRAM pass-through). The server must use the keys' salt and iteration count, which it does when
+     * it stores the verifier the keys were checked against; otherwise {@link #clientFinalMessage} refuses to go
+     * on with a FATAL {@code 08004}.
+     *
+     * @return null when the server offers neither mechanism
+     */
+    public static ScramSha256Client withKeys(ScramKeys keys, List<String> offered, byte[] tlsServerEndPoint) {
+        return withKeys(keys, offered, tlsServerEndPoint, randomNonce());
+    }
+
+    /** {@link #withKeys} with a fixed nonce, for tests. */
+    static ScramSha256Client withKeys(ScramKeys keys, List<String> offered, byte[] tlsServerEndPoint,
+                                      String clientNonce) {
+        return choose(null, keys, offered, tlsServerEndPoint, clientNonce);
+    }
+
+    private static ScramSha256Client choose(byte[] password, ScramKeys keys, List<String> offered,
+                                            byte[] tlsServerEndPoint, String clientNonce) {
         if (tlsServerEndPoint != null && offered.contains(MECHANISM_PLUS)) {
-            return new ScramSha256Client(password, tlsServerEndPoint);
+            return new ScramSha256Client(password, keys, clientNonce, MECHANISM_PLUS, GS2_BINDING,
+                    tlsServerEndPoint.clone());
         }
         if (!offered.contains(MECHANISM)) {
             return null;
         }
-        return new ScramSha256Client(password, randomNonce(), MECHANISM,
+        return new ScramSha256Client(password, keys, clientNonce, MECHANISM,
                 tlsServerEndPoint == null ? GS2_NO_BINDING : GS2_SERVER_CANNOT_BIND, new byte[0]);
     }
 
@@ -131,15 +163,23 @@ public final class ScramSha256Client {
         if (iterations < 1 || iterations > MAX_ITERATIONS) {
             throw failure("iteration count " + iterations + " is outside 1.." + MAX_ITERATIONS);
         }
-        byte[] saltedPassword = ScramFunctions.hi(password, salt, iterations);
-        byte[] clientKey = ScramFunctions.hmac(saltedPassword, "Client Key");
+        byte[] clientKey;
+        byte[] serverKey;
+        if (keys != null) {
+            checkKeysFit(salt, iterations);
+            clientKey = keys.clientKey();
+            serverKey = keys.serverKey();
+        } else {
+            byte[] saltedPassword = ScramFunctions.hi(password, salt, iterations);
+            clientKey = ScramFunctions.hmac(saltedPassword, "Client Key");
+            serverKey = ScramFunctions.hmac(saltedPassword, "Server Key");
+        }
         byte[] storedKey = ScramFunctions.sha256(clientKey);
         String clientFinalWithoutProof = "c=" + ScramFunctions.channelBinding(gs2Header, channelBindingData)
                 + ",r=" + nonce;
         String authMessage = clientFirstBare + "," + serverFirst + "," + clientFinalWithoutProof;
         byte[] proof = ScramFunctions.xor(clientKey, ScramFunctions.hmac(storedKey, authMessage));
-        expectedServerSignature = ScramFunctions.hmac(ScramFunctions.hmac(saltedPassword, "Server Key"),
-                authMessage);
+        expectedServerSignature = ScramFunctions.hmac(serverKey, authMessage);
         return (clientFinalWithoutProof + ",p=" + Base64.getEncoder().encodeToString(proof))
                 .getBytes(StandardCharsets.UTF_8);
     }
@@ -158,6 +198,28 @@ public final class ScramSha256Client {
             throw PgException.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
                     "SCRAM server signature does not match: the server does not know the password");
         }
+    }
+
+    /**
+     * Keys answer only a server that salts and iterates as the verifier they came from did. Checked before any
+     * proof is sent: a proof computed anyway would fail, and the shard would log a wrong password for the user.
+     */
+    private void checkKeysFit(byte[] salt, int iterations) {
+        List<String> differences = new ArrayList<>(2);
+        if (!MessageDigest.isEqual(salt, keys.salt())) {
+            differences.add("salt differs");
+        }
+        if (iterations != keys.iterations()) {
+            differences.add("iteration count " + iterations + ", pgstitch's " + keys.iterations());
+        }
+        if (differences.isEmpty()) {
+            return;
+        }
+        String what = String.join("; ", differences);
+        throw PgException.fatal(SqlState.SQLSERVER_REJECTED_ESTABLISHMENT_OF_SQLCONNECTION,
+                "the shard's SCRAM verifier for this user differs from pgstitch's (" + what + ")")
+                .withHint("Give pgstitch the user's verifier from the shard's pg_authid.rolpassword, or the shard "
+                        + "the user's verifier from pgstitch.");
     }
 
     private static int parseIterations(String text) {

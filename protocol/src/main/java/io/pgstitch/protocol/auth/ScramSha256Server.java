@@ -9,6 +9,9 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
 
+import static io.pgstitch.protocol.auth.ScramCursor.malformed;
+import static io.pgstitch.protocol.auth.ScramCursor.sanitize;
+
 /**
  * The server side of SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802, 7677, 5929 {@code tls-server-end-point}),
  * checking the client as PostgreSQL's auth-scram.c does, with its error messages:
@@ -51,8 +54,14 @@ public final class ScramSha256Server {
     /** How a well-formed exchange ended. */
     public sealed interface Outcome {
 
-        /** The proof verified: send {@code serverFinalMessage} in AuthenticationSASLFinal, then AuthenticationOk. */
-        record Authenticated(byte[] serverFinalMessage) implements Outcome {
+        /**
+         * The proof verified: send {@code serverFinalMessage} in AuthenticationSASLFinal, then AuthenticationOk.
+         *
+         * @param keys the client's keys, recovered from its proof (ClientKey = ClientProof XOR
+         *             HMAC(StoredKey, AuthMessage), checked by H(ClientKey) = StoredKey): with them
+         *             {@link ScramSha256Client#withKeys} logs in as this client to a server with the same verifier
+         */
+        record Authenticated(byte[] serverFinalMessage, ScramKeys keys) implements Outcome {
             public Authenticated {
                 serverFinalMessage = serverFinalMessage.clone();
             }
@@ -60,6 +69,11 @@ public final class ScramSha256Server {
             @Override
             public byte[] serverFinalMessage() {
                 return serverFinalMessage.clone();
+            }
+
+            @Override
+            public String toString() {
+                return "Authenticated[" + keys + "]";
             }
         }
 
@@ -116,7 +130,7 @@ public final class ScramSha256Server {
             throw PgException.fatal(SqlState.PROTOCOL_VIOLATION,
                     "client selected an invalid SASL authentication mechanism");
         }
-        Cursor in = new Cursor(text(clientFirstMessage));
+        ScramCursor in = new ScramCursor(text(clientFirstMessage));
         readGs2Header(in);
         clientFirstBare = in.rest();
         if (in.peek() == 'm') {
@@ -144,7 +158,7 @@ public final class ScramSha256Server {
     public Outcome verifyClientFinal(byte[] clientFinalMessage) {
         expect(State.CLIENT_FINAL, "client-final-message");
         state = State.DONE;
-        Cursor in = new Cursor(text(clientFinalMessage));
+        ScramCursor in = new ScramCursor(text(clientFinalMessage));
         checkChannelBinding(in.attribute('c'));
         String finalNonce = in.attribute('r');
         int proofStart;
@@ -166,7 +180,7 @@ public final class ScramSha256Server {
             throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "invalid SCRAM response")
                     .withDetail("Nonce does not match.");
         }
-        String withoutProof = in.text.substring(0, proofStart - 1);
+        String withoutProof = in.before(proofStart - 1);
         byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof)
                 .getBytes(StandardCharsets.ISO_8859_1);
         byte[] storedKey = verifier.storedKey();
@@ -175,13 +189,15 @@ public final class ScramSha256Server {
         if (!verified || verifier.isMock()) {
             return new Outcome.Failed();
         }
-        byte[] signature = ScramFunctions.hmac(verifier.serverKey(), authMessage);
+        byte[] serverKey = verifier.serverKey();
+        byte[] signature = ScramFunctions.hmac(serverKey, authMessage);
         return new Outcome.Authenticated(("v=" + Base64.getEncoder().encodeToString(signature))
-                .getBytes(StandardCharsets.ISO_8859_1));
+                .getBytes(StandardCharsets.ISO_8859_1),
+                new ScramKeys(clientKey, serverKey, verifier.salt(), verifier.iterations()));
     }
 
     /** gs2-header: {@code n,,} / {@code y,,} / {@code p=tls-server-end-point,,}; no authzid. */
-    private void readGs2Header(Cursor in) {
+    private void readGs2Header(ScramCursor in) {
         char flag = in.peek();
         cbindFlag = flag;
         switch (flag) {
@@ -289,98 +305,5 @@ public final class ScramSha256Server {
         byte[] raw = new byte[RAW_NONCE_LENGTH];
         RANDOM.nextBytes(raw);
         return Base64.getEncoder().encodeToString(raw);
-    }
-
-    /** PostgreSQL's sanitize_char: printable ASCII as itself, anything else as 0xNN. */
-    private static String sanitize(char c) {
-        return c >= 0x21 && c <= 0x7E ? String.valueOf(c) : String.format("0x%02x", (int) c);
-    }
-
-    private static String sanitize(String text) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < text.length() && i < 32; i++) {
-            out.append(sanitize(text.charAt(i)));
-        }
-        return text.length() > 32 ? out + "..." : out.toString();
-    }
-
-    private static PgException malformed(String detail) {
-        return PgException.fatal(SqlState.PROTOCOL_VIOLATION, "malformed SCRAM message").withDetail(detail);
-    }
-
-    /** Reads {@code name=value} attributes separated by ','; a value ends at ',' or at the end. */
-    private static final class Cursor {
-
-        private final String text;
-        private int position;
-
-        Cursor(String text) {
-            this.text = text;
-        }
-
-        int position() {
-            return position;
-        }
-
-        boolean atEnd() {
-            return position >= text.length();
-        }
-
-        /** The next character, or 0 at the end (PostgreSQL's terminating NUL). */
-        char peek() {
-            return atEnd() ? 0 : text.charAt(position);
-        }
-
-        String peekSanitized() {
-            return sanitize(peek());
-        }
-
-        void skip() {
-            position++;
-        }
-
-        String rest() {
-            return text.substring(position);
-        }
-
-        /** PostgreSQL's read_attribute_value: exactly {@code name=}, then the value. */
-        String attribute(char name) {
-            if (peek() != name) {
-                throw malformed("Expected attribute \"" + name + "\" but found \"" + peekSanitized() + "\".");
-            }
-            skip();
-            if (peek() != '=') {
-                throw malformed("Expected character \"=\" for attribute \"" + name + "\".");
-            }
-            skip();
-            return value();
-        }
-
-        /** PostgreSQL's read_any_attr: a letter, '=', then the value. */
-        String anyAttribute() {
-            char name = peek();
-            if (!(name >= 'a' && name <= 'z' || name >= 'A' && name <= 'Z')) {
-                throw malformed("Attribute expected, but found invalid character \"" + peekSanitized() + "\".");
-            }
-            skip();
-            if (peek() != '=') {
-                throw malformed("Expected character \"=\" for attribute \"" + name + "\".");
-            }
-            skip();
-            return value();
-        }
-
-        private String value() {
-            int end = text.indexOf(',', position);
-            String value;
-            if (end < 0) {
-                value = text.substring(position);
-                position = text.length();
-            } else {
-                value = text.substring(position, end);
-                position = end + 1;
-            }
-            return value;
-        }
     }
 }

@@ -1,6 +1,5 @@
 package io.pgstitch.protocol.auth;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -87,13 +86,16 @@ public record ScramVerifier(int iterations, byte[] salt, byte[] storedKey, byte[
         return fromPassword(password, salt, DEFAULT_ITERATIONS);
     }
 
-    /** Exactly PostgreSQL's scram_build_secret, with the password as UTF-8 bytes (no SASLprep). */
+    /**
+     * Exactly PostgreSQL's scram_build_secret: the password goes through {@link SaslPrep} first (its UTF-8 bytes
+     * as they are when SASLprep refuses it), so that {@code "a\u00A0b"} gets the verifier of {@code "a b"}.
+     */
     public static ScramVerifier fromPassword(String password, byte[] salt, int iterations) {
         if (iterations < 1 || iterations > MAX_ITERATIONS) {
             throw new IllegalArgumentException("SCRAM iteration count " + iterations + " is outside 1.."
                     + MAX_ITERATIONS);
         }
-        byte[] salted = ScramFunctions.hi(password.getBytes(StandardCharsets.UTF_8), salt, iterations);
+        byte[] salted = ScramFunctions.hi(SaslPrep.passwordBytes(password), salt, iterations);
         return new ScramVerifier(iterations, salt, ScramFunctions.sha256(ScramFunctions.hmac(salted, "Client Key")),
                 ScramFunctions.hmac(salted, "Server Key"));
     }

@@ -45,7 +45,7 @@ public final class ErrorField {
             if (code == 0) {
                 break;
             }
-            fields.put((char) code, Buffers.readCString(body, what + " field '" + (char) code + "'"));
+            fields.put((char) code, Buffers.readCString(body, what + " field " + Buffers.describeByte(code)));
         }
         Buffers.expectEnd(body, what);
         return Collections.unmodifiableMap(fields);

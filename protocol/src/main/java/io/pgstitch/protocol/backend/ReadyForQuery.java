@@ -32,7 +32,8 @@ public record ReadyForQuery(TransactionStatus status) implements BackendMessage 
                 case 'I' -> IDLE;
                 case 'T' -> IN_TRANSACTION;
                 case 'E' -> FAILED;
-                default -> throw Buffers.violation("ReadyForQuery status '" + (char) code + "'");
+                default -> throw Buffers.violation("ReadyForQuery status " + Buffers.describeByte(code)
+                        + " (must be 'I', 'T' or 'E')");
             };
         }
     }
@@ -51,7 +52,7 @@ public record ReadyForQuery(TransactionStatus status) implements BackendMessage 
 
     public static ReadyForQuery decode(ByteBuf body) {
         if (body.readableBytes() != 1) {
-            throw Buffers.violation("ReadyForQuery of " + body.readableBytes() + " bytes");
+            throw Buffers.violation("ReadyForQuery of length " + (4 + body.readableBytes()) + " (must be 5)");
         }
         return of(TransactionStatus.of(body.readByte()));
     }

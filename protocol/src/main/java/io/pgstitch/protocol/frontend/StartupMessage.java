@@ -22,7 +22,10 @@ public record StartupMessage(int protocolVersion, Map<String, String> parameters
 
     /**
      * Decodes the body after the length field. As PostgreSQL does, the packet must end exactly at the
-     * terminator that follows the last value; a repeated name keeps its last value.
+     * terminator that follows the last value. A name given twice is refused (FATAL {@code 08P01}), where
+     * PostgreSQL keeps the last {@code user} or {@code database} and applies every setting in turn: a proxy that
+     * read one value while the shard used another would route or authorize the wrong user, and libpq and the
+     * common drivers send each name once.
      */
     public static StartupMessage decode(ByteBuf body) {
         int version = Buffers.readInt(body, "StartupMessage");
@@ -35,7 +38,10 @@ public record StartupMessage(int protocolVersion, Map<String, String> parameters
             if (name.isEmpty()) {
                 break;
             }
-            parameters.put(name, Buffers.readCString(body, "value of startup parameter \"" + name + "\""));
+            String value = Buffers.readCString(body, "value of startup parameter \"" + name + "\"");
+            if (parameters.putIfAbsent(name, value) != null) {
+                throw Buffers.violation("startup parameter \"" + name + "\" appears more than once");
+            }
         }
         Buffers.expectEnd(body, "StartupMessage");
         return new StartupMessage(version, parameters);

@@ -98,4 +98,18 @@ class ScramSha256ClientTest {
         assertThat(withoutOffer.clientFirstMessage()).startsWith(utf8("y,,"));
         assertThat(ScramSha256Client.forMechanisms("p", List.of("SCRAM-SHA-1"), binding)).isNull();
     }
+
+    @Test
+    void thePasswordGoesThroughSaslPrepAsInLibpq() {
+        byte[] salt = java.util.Base64.getDecoder().decode("W22ZaJ0SNY7soEsUEjb6gQ==");
+        // PostgreSQL stores the verifier of the prepared password; libpq prepares what the user typed
+        ScramVerifier stored = ScramVerifier.fromPassword("pass word", salt, 4096);
+        for (String typed : List.of("pass\u00A0word", "pass\u2003word", "pass \u00ADword")) {
+            ScramSha256Client client = new ScramSha256Client(typed);
+            ScramSha256Server server = new ScramSha256Server(stored, null);
+            byte[] serverFirst = server.serverFirstMessage(client.mechanism(), client.clientFirstMessage());
+            assertThat(server.verifyClientFinal(client.clientFinalMessage(serverFirst))).as(typed)
+                    .isInstanceOf(ScramSha256Server.Outcome.Authenticated.class);
+        }
+    }
 }

@@ -102,4 +102,17 @@ class ScramVerifierTest {
         assertThat(ScramVerifier.fromPassword("pencil", alice.salt(), 4096).isMock()).isFalse();
         assertThat(Base64.getEncoder().encodeToString(alice.salt())).hasSize(24);
     }
+
+    @Test
+    void passwordsAreSaslPreppedAsPostgresDoes() {
+        byte[] salt = ScramVerifier.parse(PG_PENCIL).salt();
+        assertThat(ScramVerifier.fromPassword("pass\u00A0word", salt, 4096))
+                .isEqualTo(ScramVerifier.fromPassword("pass word", salt, 4096));
+        assertThat(ScramVerifier.fromPassword("a\u0308", salt, 4096))
+                .isEqualTo(ScramVerifier.fromPassword("\u00E4", salt, 4096));
+        assertThat(ScramVerifier.fromPassword("pa\u00ADss", salt, 4096))
+                .isEqualTo(ScramVerifier.fromPassword("pass", salt, 4096));
+        assertThat(Passwords.verifyCleartext("u", ScramVerifier.fromPassword("pass word", salt, 4096).encoded(),
+                "pass\u00A0word")).as("method password checks the prepared form too").isTrue();
+    }
 }
