@@ -11,9 +11,11 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,6 +60,9 @@ final class ConfigReader {
         Map<String, ShardConfig> shards = shards(root.get("shards"));
         List<RouteConfig> routes = routes(root.get("routes"), shards);
         DefaultRoute defaultRoute = defaultRoute(root.get("default_route"), shards);
+        if (auth.authQuery() != null) {
+            checkLookupRoles(shards, routes, defaultRoute);
+        }
         RpcConfig rpc = rpc(child(root, "", "rpc"));
         return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc);
     }
@@ -99,17 +104,55 @@ final class ConfigReader {
     }
 
     private AuthConfig auth(JsonNode node) {
-        keys(node, "auth", "method", "users_file", "allow_plaintext_password", "auth_timeout", "rules");
+        keys(node, "auth", "method", "users_file", "allow_plaintext_password", "auth_timeout", "rules", "auth_query");
         AuthMethod method = enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST,
                 EnumSet.complementOf(EnumSet.of(AuthMethod.REJECT)));
         AuthConfig auth = new AuthConfig(method, path(node, "auth", "users_file"),
                 bool(node, "auth", "allow_plaintext_password", false),
-                duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)), authRules(node.get("rules")));
-        if (auth.usersFile() == null && auth.needsUsersFile()) {
+                duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)), authRules(node.get("rules")),
+                authQuery(node.get("auth_query")));
+        if (auth.usersFile() == null && auth.authQuery() == null && auth.needsUsersFile()) {
             problems.add("auth.users_file: required when a client may be asked for a password (auth.method or a "
-                    + "rule is password, md5 or scram-sha-256)");
+                    + "rule is password, md5 or scram-sha-256) and auth.auth_query is not set");
         }
         return auth;
+    }
+
+    /** {@code auth.auth_query}: absent or null is off; a mapping (even {@code {}}) turns it on. */
+    private AuthQueryConfig authQuery(JsonNode node) {
+        if (node == null || node.isNull() || !mapping(node, "auth.auth_query")) {
+            return null;
+        }
+        String path = "auth.auth_query";
+        keys(node, path, "query", "cache_ttl", "cache_size");
+        AuthQueryConfig defaults = AuthQueryConfig.defaults();
+        String query = nonEmpty(node, path, "query", defaults.query());
+        if (!query.contains("$1")) {
+            problems.add(path + ".query: must use $1 where the user name goes");
+        }
+        return new AuthQueryConfig(query, duration(node, path, "cache_ttl", defaults.cacheTtl()),
+                integer(node, path, "cache_size", defaults.cacheSize(), 1, 10_000_000));
+    }
+
+    /**
+     * auth_query runs as the admin_user of the shard a client is routed to, so every shard a route or the default
+     * route may pick needs one; a shard nothing routes to does not.
+     */
+    private void checkLookupRoles(Map<String, ShardConfig> shards, List<RouteConfig> routes,
+                                  DefaultRoute defaultRoute) {
+        Set<String> reachable = new LinkedHashSet<>();
+        routes.forEach(route -> reachable.add(route.shard()));
+        if (defaultRoute instanceof DefaultRoute.ToShard toShard) {
+            reachable.add(toShard.shard());
+        } else if (defaultRoute instanceof DefaultRoute.Hash hash) {
+            reachable.addAll(hash.shards());
+        }
+        for (ShardConfig shard : shards.values()) {
+            if (reachable.contains(shard.name()) && shard.adminUser() == null) {
+                problems.add("shards." + shard.name() + ".admin_user: required because auth.auth_query is set (the "
+                        + "role that looks users up on this shard)");
+            }
+        }
     }
 
     /** {@code auth.rules}: a list of mappings, each with optional conditions and a required method. */
@@ -222,14 +265,13 @@ final class ConfigReader {
             if (!mapping(shard, path)) {
                 continue;
             }
-            keys(shard, path, "host", "port", "user", "password", "tls", "tls_ca", "pool");
+            keys(shard, path, "host", "port", "user", "password", "admin_user", "admin_password", "tls", "tls_ca",
+                    "pool");
             JsonNode pool = child(shard, path, "pool");
             keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime", "connect_timeout",
                     "wait_timeout", "server_reset_query");
-            String user = string(shard, path, "user", null);
-            if (user == null || user.isEmpty()) {
-                problems.add(path + ".user: required (the user pgstitch logs in to this shard as)");
-            }
+            String user = role(shard, path, "user", "password");
+            String adminUser = role(shard, path, "admin_user", "admin_password");
             ShardTlsMode tls = enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE);
             Path tlsCa = path(shard, path, "tls_ca");
             if (tls.verifies() && tlsCa == null) {
@@ -238,9 +280,26 @@ final class ConfigReader {
             }
             shards.put(name, new ShardConfig(name, nonEmpty(shard, path, "host", "127.0.0.1"),
                     integer(shard, path, "port", 5432, 1, 65535), user, string(shard, path, "password", null),
-                    tls, tlsCa, pool(pool, path + ".pool")));
+                    adminUser, string(shard, path, "admin_password", null), tls, tlsCa, pool(pool, path + ".pool")));
         }
         return shards;
+    }
+
+    /**
+     * An optional role name and its optional password: a password without the name is a problem (it would be
+     * silently unused), and so is a name PostgreSQL could never have.
+     */
+    private String role(JsonNode node, String path, String userKey, String passwordKey) {
+        String user = string(node, path, userKey, null);
+        if (user == null) {
+            if (node.hasNonNull(passwordKey)) {
+                problems.add(path + "." + passwordKey + ": given without " + userKey
+                        + " (whose password it would be)");
+            }
+            return null;
+        }
+        checkName(path + "." + userKey, "user name", user);
+        return user.isEmpty() ? null : user;
     }
 
     private PoolConfig pool(JsonNode node, String path) {
@@ -271,9 +330,10 @@ final class ConfigReader {
             JsonNode value = entry.getValue();
             String shard;
             String database = null;
+            BackendIdentity.Forced forcedUser = null;
             String shardPath = path;
             if (value != null && value.isObject()) {
-                keys(value, path, "shard", "database");
+                keys(value, path, "shard", "database", "user", "password");
                 shard = string(value, path, "shard", null);
                 shardPath = path + ".shard";
                 if (shard == null) {
@@ -284,17 +344,21 @@ final class ConfigReader {
                 if (database != null) {
                     checkName(path + ".database", "database name", database);
                 }
+                String user = role(value, path, "user", "password");
+                if (user != null) {
+                    forcedUser = new BackendIdentity.Forced(user, string(value, path, "password", null), path);
+                }
             } else if (value != null && value.isValueNode() && !value.isNull()) {
                 shard = expand(path, value.asText());
             } else {
-                problems.add(path + ": must be a shard name or { shard: ..., database: ... }");
+                problems.add(path + ": must be a shard name or { shard: ..., database: ..., user: ... }");
                 continue;
             }
             if (!shards.containsKey(shard)) {
                 problems.add(shardPath + ": unknown shard \"" + shard + "\"" + known(shards));
                 continue;
             }
-            routes.add(new RouteConfig(pattern, shard, database));
+            routes.add(new RouteConfig(pattern, shard, database, forcedUser));
         }
         return routes;
     }
