@@ -8,6 +8,7 @@ import io.pgstitch.conf.UserSecret;
 import io.pgstitch.conf.UsersFile;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
+import io.pgstitch.sqlsplit.SqlLexer;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,62 @@ final class AuthQueryPools implements AuthQuery.Runner {
     private record Pool(Target target, HikariDataSource dataSource) {
     }
 
+    /**
+     * The query in PgJDBC's terms. auth_query is written as PgBouncer's, with {@code $1} for the user name, but
+     * PgJDBC knows only {@code ?} placeholders (and reads {@code ??} as a literal {@code ?}, such as jsonb's
+     * operator). The lexer finds parameters and operators outside strings, identifiers and comments.
+     *
+     * @param parameters how many {@code ?} there are, each {@code $1}
+     */
+    record JdbcQuery(String sql, int parameters) {
+
+        static JdbcQuery of(ShardConfig shard, String query) {
+            Rewrite rewrite = new Rewrite(query);
+            SqlLexer.scan(query, true, rewrite);
+            if (rewrite.otherParameter != null || rewrite.parameters == 0) {
+                throw PgException.fatal(SqlState.INTERNAL_ERROR, "shard \"" + shard.name() + "\": auth_query must "
+                        + "use $1 for the user name and no other parameter"
+                        + (rewrite.otherParameter == null ? "" : ", found " + rewrite.otherParameter));
+            }
+            return new JdbcQuery(rewrite.sql.append(query, rewrite.copied, query.length()).toString(),
+                    rewrite.parameters);
+        }
+    }
+
+    private static final class Rewrite implements SqlLexer.TokenSink {
+        private final String query;
+        private final StringBuilder sql;
+        private int copied;
+        private int parameters;
+        private String otherParameter;
+
+        Rewrite(String query) {
+            this.query = query;
+            this.sql = new StringBuilder(query.length() + 8);
+        }
+
+        @Override
+        public boolean token(SqlLexer.TokenType type, int start, int end) {
+            String text = query.substring(start, end);
+            if (type == SqlLexer.TokenType.PARAMETER) {
+                if (!text.equals("$1")) {
+                    otherParameter = text;
+                    return false;
+                }
+                replace(start, end, "?");
+                parameters++;
+            } else if (type == SqlLexer.TokenType.OPERATOR && text.indexOf('?') >= 0) {
+                replace(start, end, text.replace("?", "??"));
+            }
+            return true;
+        }
+
+        private void replace(int start, int end, String replacement) {
+            sql.append(query, copied, start).append(replacement);
+            copied = end;
+        }
+    }
+
     private final int size;
     /** Shared by every pool's housekeeping, and closes replaced pools: HikariCP would start a thread per pool. */
     private final ScheduledThreadPoolExecutor housekeeping;
@@ -84,9 +141,12 @@ final class AuthQueryPools implements AuthQuery.Runner {
             throw failure(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION, shard, "cannot connect as \""
                     + shard.adminUser() + "\" to database \"" + database + "\"", e);
         }
-        try (connection; PreparedStatement statement = connection.prepareStatement(query)) {
+        JdbcQuery jdbc = JdbcQuery.of(shard, query);
+        try (connection; PreparedStatement statement = connection.prepareStatement(jdbc.sql())) {
             statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
-            statement.setString(1, user);
+            for (int i = 1; i <= jdbc.parameters(); i++) {
+                statement.setString(i, user);
+            }
             try (ResultSet rows = statement.executeQuery()) {
                 return secret(shard, database, user, rows);
             }

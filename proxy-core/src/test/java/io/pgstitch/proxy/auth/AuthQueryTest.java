@@ -291,6 +291,31 @@ class AuthQueryTest {
     }
 
     @Test
+    void theQueryIsWrittenWithDollarOneAndSentWithPgJdbcPlaceholders() throws Exception {
+        ShardConfig s1 = shard(CONFIG, "s1");
+        assertThat(AuthQueryPools.JdbcQuery.of(s1, "SELECT usename, passwd FROM pg_shadow WHERE usename = $1"))
+                .isEqualTo(new AuthQueryPools.JdbcQuery("SELECT usename, passwd FROM pg_shadow WHERE usename = ?", 1));
+        assertThat(AuthQueryPools.JdbcQuery.of(s1, "SELECT u, p FROM t WHERE '$1?' <> $1 /* $1 ? */ AND j ? 'k' "
+                + "AND \"$1\" = $$ $1 $$ OR lower($1) = u"))
+                .isEqualTo(new AuthQueryPools.JdbcQuery("SELECT u, p FROM t WHERE '$1?' <> ? /* $1 ? */ AND j ?? 'k' "
+                        + "AND \"$1\" = $$ $1 $$ OR lower(?) = u", 2));
+        assertThat(assertThrows(s1, "SELECT usename, passwd FROM f($1, $2)"))
+                .isEqualTo("shard \"s1\": auth_query must use $1 for the user name and no other parameter, found $2");
+        assertThat(assertThrows(s1, "SELECT usename, passwd FROM t WHERE usename = '$1'"))
+                .isEqualTo("shard \"s1\": auth_query must use $1 for the user name and no other parameter");
+    }
+
+    private static String assertThrows(ShardConfig shard, String query) {
+        try {
+            AuthQueryPools.JdbcQuery.of(shard, query);
+        } catch (PgException e) {
+            assertThat(e.sqlState()).isEqualTo("XX000");
+            return e.getMessage();
+        }
+        throw new AssertionError("expected " + query + " to be refused");
+    }
+
+    @Test
     void aShardThatRefusesConnectionsFailsWith08001NamingIt() throws Exception {
         int port;
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
