@@ -15,12 +15,19 @@ import java.util.List;
  * @param timeout                how long a client may take from connecting to being logged in
  *                               ({@code auth_timeout}, default 15 s) before it is closed
  * @param rules                  tried in order before {@code method}; the first that matches decides
+ * @param authQuery              looks up users the users file does not list on the routed shard; null when off
  */
 public record AuthConfig(AuthMethod method, Path usersFile, boolean allowPlaintextPassword, Duration timeout,
-                         List<AuthRule> rules) {
+                         List<AuthRule> rules, AuthQueryConfig authQuery) {
 
     public AuthConfig {
         rules = List.copyOf(rules);
+    }
+
+    /** Without auth_query. */
+    public AuthConfig(AuthMethod method, Path usersFile, boolean allowPlaintextPassword, Duration timeout,
+                      List<AuthRule> rules) {
+        this(method, usersFile, allowPlaintextPassword, timeout, rules, null);
     }
 
     /** The method of the first rule that matches this connection, or {@link #method()} when none does. */
@@ -33,7 +40,7 @@ public record AuthConfig(AuthMethod method, Path usersFile, boolean allowPlainte
         return method;
     }
 
-    /** Whether some connection may be asked for a password, so a users file is needed. */
+    /** Whether some connection may be asked for a password, so a users file or auth_query is needed. */
     public boolean needsUsersFile() {
         return method.needsPassword() || rules.stream().anyMatch(rule -> rule.method().needsPassword());
     }

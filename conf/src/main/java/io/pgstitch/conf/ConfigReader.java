@@ -1,21 +1,18 @@
 package io.pgstitch.conf;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -25,18 +22,15 @@ import java.util.regex.Pattern;
  */
 final class ConfigReader {
 
-    private static final Pattern ENV = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     private static final Pattern SHARD_NAME = Pattern.compile("[A-Za-z0-9_-]+");
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
-    private static final int MAX_NAME_BYTES = 63;
 
-    private final Path baseDir;
-    private final Function<String, String> env;
-    private final List<String> problems = new ArrayList<>();
+    private final ConfigValues values;
+    /** The same list as {@code values.problems()}: the sections add their own cross-field problems to it. */
+    private final List<String> problems;
 
     ConfigReader(Path baseDir, Function<String, String> env) {
-        this.baseDir = baseDir;
-        this.env = env;
+        this.values = new ConfigValues(baseDir, env);
+        this.problems = values.problems();
     }
 
     List<String> problems() {
@@ -48,30 +42,33 @@ final class ConfigReader {
             problems.add("the file is empty");
             return null;
         }
-        if (!mapping(root, "(top level)")) {
+        if (!values.mapping(root, "(top level)")) {
             return null;
         }
-        keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc");
-        ListenConfig listen = listen(child(root, "", "listen"));
-        AuthConfig auth = auth(child(root, "", "auth"));
-        AdminConfig admin = admin(child(root, "", "admin"));
+        values.keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc");
+        ListenConfig listen = listen(values.child(root, "", "listen"));
+        AuthConfig auth = auth(values.child(root, "", "auth"));
+        AdminConfig admin = admin(values.child(root, "", "admin"));
         Map<String, ShardConfig> shards = shards(root.get("shards"));
         List<RouteConfig> routes = routes(root.get("routes"), shards);
         DefaultRoute defaultRoute = defaultRoute(root.get("default_route"), shards);
-        RpcConfig rpc = rpc(child(root, "", "rpc"));
+        if (auth.authQuery() != null) {
+            checkLookupRoles(shards, routes, defaultRoute);
+        }
+        RpcConfig rpc = rpc(values.child(root, "", "rpc"));
         return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc);
     }
 
     private ListenConfig listen(JsonNode node) {
-        keys(node, "listen", "host", "port", "tls", "max_client_connections", "max_client_connections_per_database",
-                "shutdown_timeout");
-        JsonNode tls = child(node, "listen", "tls");
-        keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase", "ca", "client_cert");
+        values.keys(node, "listen", "host", "port", "tls", "max_client_connections",
+                "max_client_connections_per_database", "shutdown_timeout");
+        JsonNode tls = values.child(node, "listen", "tls");
+        values.keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase", "ca", "client_cert");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
-                enumValue(tls, "listen.tls", "mode", ListenTlsMode.class, ListenTlsMode.PREFER),
-                path(tls, "listen.tls", "cert"), path(tls, "listen.tls", "key"),
-                string(tls, "listen.tls", "key_passphrase", null), path(tls, "listen.tls", "ca"),
-                enumValue(tls, "listen.tls", "client_cert", ClientCertMode.class, ClientCertMode.OFF));
+                values.enumValue(tls, "listen.tls", "mode", ListenTlsMode.class, ListenTlsMode.PREFER),
+                values.path(tls, "listen.tls", "cert"), values.path(tls, "listen.tls", "key"),
+                values.string(tls, "listen.tls", "key_passphrase", null), values.path(tls, "listen.tls", "ca"),
+                values.enumValue(tls, "listen.tls", "client_cert", ClientCertMode.class, ClientCertMode.OFF));
         if ((tlsConfig.cert() == null) != (tlsConfig.key() == null)) {
             problems.add("listen.tls: cert and key must be given together");
         }
@@ -91,25 +88,64 @@ final class ConfigReader {
         } else if (tlsConfig.ca() != null) {
             problems.add("listen.tls.ca: only used with client_cert verify-ca or verify-full");
         }
-        return new ListenConfig(nonEmpty(node, "listen", "host", "127.0.0.1"),
-                integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
-                integer(node, "listen", "max_client_connections", 1000, 1, 1_000_000),
-                integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000),
-                duration(node, "listen", "shutdown_timeout", Duration.ofSeconds(30)));
+        return new ListenConfig(values.nonEmpty(node, "listen", "host", "127.0.0.1"),
+                values.integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
+                values.integer(node, "listen", "max_client_connections", 1000, 1, 1_000_000),
+                values.integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000),
+                values.duration(node, "listen", "shutdown_timeout", Duration.ofSeconds(30)));
     }
 
     private AuthConfig auth(JsonNode node) {
-        keys(node, "auth", "method", "users_file", "allow_plaintext_password", "auth_timeout", "rules");
-        AuthMethod method = enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST,
+        values.keys(node, "auth", "method", "users_file", "allow_plaintext_password", "auth_timeout", "rules",
+                "auth_query");
+        AuthMethod method = values.enumValue(node, "auth", "method", AuthMethod.class, AuthMethod.TRUST,
                 EnumSet.complementOf(EnumSet.of(AuthMethod.REJECT)));
-        AuthConfig auth = new AuthConfig(method, path(node, "auth", "users_file"),
-                bool(node, "auth", "allow_plaintext_password", false),
-                duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)), authRules(node.get("rules")));
-        if (auth.usersFile() == null && auth.needsUsersFile()) {
+        AuthConfig auth = new AuthConfig(method, values.path(node, "auth", "users_file"),
+                values.bool(node, "auth", "allow_plaintext_password", false),
+                values.duration(node, "auth", "auth_timeout", Duration.ofSeconds(15)), authRules(node.get("rules")),
+                authQuery(node.get("auth_query")));
+        if (auth.usersFile() == null && auth.authQuery() == null && auth.needsUsersFile()) {
             problems.add("auth.users_file: required when a client may be asked for a password (auth.method or a "
-                    + "rule is password, md5 or scram-sha-256)");
+                    + "rule is password, md5 or scram-sha-256) and auth.auth_query is not set");
         }
         return auth;
+    }
+
+    /** {@code auth.auth_query}: absent or null is off; a mapping (even {@code {}}) turns it on. */
+    private AuthQueryConfig authQuery(JsonNode node) {
+        if (node == null || node.isNull() || !values.mapping(node, "auth.auth_query")) {
+            return null;
+        }
+        String path = "auth.auth_query";
+        values.keys(node, path, "query", "cache_ttl", "cache_size");
+        AuthQueryConfig defaults = AuthQueryConfig.defaults();
+        String query = values.nonEmpty(node, path, "query", defaults.query());
+        if (!query.contains("$1")) {
+            problems.add(path + ".query: must use $1 where the user name goes");
+        }
+        return new AuthQueryConfig(query, values.duration(node, path, "cache_ttl", defaults.cacheTtl()),
+                values.integer(node, path, "cache_size", defaults.cacheSize(), 1, 10_000_000));
+    }
+
+    /**
+     * auth_query runs as the admin_user of the shard a client is routed to, so every shard a route or the default
+     * route may pick needs one; a shard nothing routes to does not.
+     */
+    private void checkLookupRoles(Map<String, ShardConfig> shards, List<RouteConfig> routes,
+                                  DefaultRoute defaultRoute) {
+        Set<String> reachable = new LinkedHashSet<>();
+        routes.forEach(route -> reachable.add(route.shard()));
+        if (defaultRoute instanceof DefaultRoute.ToShard toShard) {
+            reachable.add(toShard.shard());
+        } else if (defaultRoute instanceof DefaultRoute.Hash hash) {
+            reachable.addAll(hash.shards());
+        }
+        for (ShardConfig shard : shards.values()) {
+            if (reachable.contains(shard.name()) && shard.adminUser() == null) {
+                problems.add("shards." + shard.name() + ".admin_user: required because auth.auth_query is set (the "
+                        + "role that looks users up on this shard)");
+            }
+        }
     }
 
     /** {@code auth.rules}: a list of mappings, each with optional conditions and a required method. */
@@ -119,17 +155,17 @@ final class ConfigReader {
             return rules;
         }
         if (!list.isArray()) {
-            problems.add("auth.rules: must be a list of rules, got " + describe(list));
+            problems.add("auth.rules: must be a list of rules, got " + values.describe(list));
             return rules;
         }
         for (int i = 0; i < list.size(); i++) {
             String path = "auth.rules[" + i + "]";
             JsonNode rule = list.get(i);
-            if (!mapping(rule, path)) {
+            if (!values.mapping(rule, path)) {
                 continue;
             }
-            keys(rule, path, "database", "user", "address", "tls", "method");
-            AuthMethod method = enumValue(rule, path, "method", AuthMethod.class, null);
+            values.keys(rule, path, "database", "user", "address", "tls", "method");
+            AuthMethod method = values.enumValue(rule, path, "method", AuthMethod.class, null);
             if (method == null) {
                 if (rule.get("method") == null || rule.get("method").isNull()) {
                     problems.add(path + ".method: required (trust, password, md5, scram-sha-256 or reject)");
@@ -150,7 +186,7 @@ final class ConfigReader {
             return List.of();
         }
         List<String> patterns = value != null && value.isValueNode() && !value.isNull()
-                ? List.of(string(node, path, key, "")) : stringList(node, path, key);
+                ? List.of(values.string(node, path, key, "")) : values.stringList(node, path, key);
         for (int i = 0; i < patterns.size(); i++) {
             if (patterns.get(i).isEmpty()) {
                 problems.add(path + "." + key + (value.isArray() ? "[" + i + "]" : "") + ": empty pattern");
@@ -161,7 +197,7 @@ final class ConfigReader {
 
     /** A client address block; absent or {@code all} means any. */
     private Cidr address(JsonNode node, String path) {
-        String text = string(node, path, "address", null);
+        String text = values.string(node, path, "address", null);
         if (text == null || text.trim().equals("all")) {
             return null;
         }
@@ -176,7 +212,7 @@ final class ConfigReader {
 
     /** {@code tls: true | false | any}; absent means any. */
     private Boolean tlsCondition(JsonNode node, String path) {
-        String text = string(node, path, "tls", null);
+        String text = values.string(node, path, "tls", null);
         if (text == null || text.trim().equals("any")) {
             return null;
         }
@@ -191,15 +227,15 @@ final class ConfigReader {
     }
 
     private AdminConfig admin(JsonNode node) {
-        keys(node, "admin", "users", "http");
+        values.keys(node, "admin", "users", "http");
         HttpEndpoint http = null;
         JsonNode httpNode = node.get("http");
-        if (httpNode != null && !httpNode.isNull() && mapping(httpNode, "admin.http")) {
-            keys(httpNode, "admin.http", "host", "port");
-            http = new HttpEndpoint(nonEmpty(httpNode, "admin.http", "host", "127.0.0.1"),
-                    integer(httpNode, "admin.http", "port", 9930, 0, 65535));
+        if (httpNode != null && !httpNode.isNull() && values.mapping(httpNode, "admin.http")) {
+            values.keys(httpNode, "admin.http", "host", "port");
+            http = new HttpEndpoint(values.nonEmpty(httpNode, "admin.http", "host", "127.0.0.1"),
+                    values.integer(httpNode, "admin.http", "port", 9930, 0, 65535));
         }
-        return new AdminConfig(stringList(node, "admin", "users"), http);
+        return new AdminConfig(values.stringList(node, "admin", "users"), http);
     }
 
     private Map<String, ShardConfig> shards(JsonNode node) {
@@ -208,7 +244,7 @@ final class ConfigReader {
             problems.add("shards: at least one shard is required");
             return shards;
         }
-        if (!mapping(node, "shards")) {
+        if (!values.mapping(node, "shards")) {
             return shards;
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
@@ -219,82 +255,104 @@ final class ConfigReader {
                 problems.add(path + ": a shard name may use only letters, digits, '_' and '-'");
             }
             JsonNode shard = entry.getValue();
-            if (!mapping(shard, path)) {
+            if (!values.mapping(shard, path)) {
                 continue;
             }
-            keys(shard, path, "host", "port", "user", "password", "tls", "tls_ca", "pool");
-            JsonNode pool = child(shard, path, "pool");
-            keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime", "connect_timeout",
-                    "wait_timeout", "server_reset_query");
-            String user = string(shard, path, "user", null);
-            if (user == null || user.isEmpty()) {
-                problems.add(path + ".user: required (the user pgstitch logs in to this shard as)");
-            }
-            ShardTlsMode tls = enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE);
-            Path tlsCa = path(shard, path, "tls_ca");
+            values.keys(shard, path, "host", "port", "user", "password", "admin_user", "admin_password", "tls",
+                    "tls_ca", "pool");
+            JsonNode pool = values.child(shard, path, "pool");
+            values.keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime",
+                    "connect_timeout", "wait_timeout", "server_reset_query");
+            String user = role(shard, path, "user", "password");
+            String adminUser = role(shard, path, "admin_user", "admin_password");
+            ShardTlsMode tls = values.enumValue(shard, path, "tls", ShardTlsMode.class, ShardTlsMode.DISABLE);
+            Path tlsCa = values.path(shard, path, "tls_ca");
             if (tls.verifies() && tlsCa == null) {
                 problems.add(path + ".tls_ca: required with tls: " + tls.spelling()
                         + " (the CA file the shard's certificate must chain to)");
             }
-            shards.put(name, new ShardConfig(name, nonEmpty(shard, path, "host", "127.0.0.1"),
-                    integer(shard, path, "port", 5432, 1, 65535), user, string(shard, path, "password", null),
-                    tls, tlsCa, pool(pool, path + ".pool")));
+            shards.put(name, new ShardConfig(name, values.nonEmpty(shard, path, "host", "127.0.0.1"),
+                    values.integer(shard, path, "port", 5432, 1, 65535), user,
+                    values.string(shard, path, "password", null), adminUser,
+                    values.string(shard, path, "admin_password", null), tls, tlsCa, pool(pool, path + ".pool")));
         }
         return shards;
     }
 
+    /**
+     * An optional role name and its optional password: a password without the name is a problem (it would be
+     * silently unused), and so is a name PostgreSQL could never have.
+     */
+    private String role(JsonNode node, String path, String userKey, String passwordKey) {
+        String user = values.string(node, path, userKey, null);
+        if (user == null) {
+            if (node.hasNonNull(passwordKey)) {
+                problems.add(path + "." + passwordKey + ": given without " + userKey
+                        + " (whose password it would be)");
+            }
+            return null;
+        }
+        values.checkName(path + "." + userKey, "user name", user);
+        return user.isEmpty() ? null : user;
+    }
+
     private PoolConfig pool(JsonNode node, String path) {
         PoolConfig defaults = PoolConfig.defaults();
-        int size = integer(node, path, "size", defaults.size(), 1, 10_000);
-        int minIdle = integer(node, path, "min_idle", defaults.minIdle(), 0, 10_000);
+        int size = values.integer(node, path, "size", defaults.size(), 1, 10_000);
+        int minIdle = values.integer(node, path, "min_idle", defaults.minIdle(), 0, 10_000);
         if (minIdle > size) {
             problems.add(path + ".min_idle: must not exceed size (" + size + "), got " + minIdle);
         }
-        return new PoolConfig(enumValue(node, path, "mode", PoolMode.class, defaults.mode()), size, minIdle,
-                duration(node, path, "idle_timeout", defaults.idleTimeout()),
-                duration(node, path, "max_lifetime", defaults.maxLifetime()),
-                duration(node, path, "connect_timeout", defaults.connectTimeout()),
-                duration(node, path, "wait_timeout", defaults.waitTimeout()),
-                nonEmpty(node, path, "server_reset_query", defaults.resetQuery()));
+        return new PoolConfig(values.enumValue(node, path, "mode", PoolMode.class, defaults.mode()), size, minIdle,
+                values.duration(node, path, "idle_timeout", defaults.idleTimeout()),
+                values.duration(node, path, "max_lifetime", defaults.maxLifetime()),
+                values.duration(node, path, "connect_timeout", defaults.connectTimeout()),
+                values.duration(node, path, "wait_timeout", defaults.waitTimeout()),
+                values.nonEmpty(node, path, "server_reset_query", defaults.resetQuery()));
     }
 
     private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards) {
         List<RouteConfig> routes = new ArrayList<>();
-        if (node == null || node.isNull() || !mapping(node, "routes")) {
+        if (node == null || node.isNull() || !values.mapping(node, "routes")) {
             return routes;
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String pattern = entry.getKey();
             String path = "routes." + pattern;
-            checkName(path, "route", pattern);
+            values.checkName(path, "route", pattern);
             JsonNode value = entry.getValue();
             String shard;
             String database = null;
+            BackendIdentity.Forced forcedUser = null;
             String shardPath = path;
             if (value != null && value.isObject()) {
-                keys(value, path, "shard", "database");
-                shard = string(value, path, "shard", null);
+                values.keys(value, path, "shard", "database", "user", "password");
+                shard = values.string(value, path, "shard", null);
                 shardPath = path + ".shard";
                 if (shard == null) {
                     problems.add(shardPath + ": required");
                     continue;
                 }
-                database = string(value, path, "database", null);
+                database = values.string(value, path, "database", null);
                 if (database != null) {
-                    checkName(path + ".database", "database name", database);
+                    values.checkName(path + ".database", "database name", database);
+                }
+                String user = role(value, path, "user", "password");
+                if (user != null) {
+                    forcedUser = new BackendIdentity.Forced(user, values.string(value, path, "password", null), path);
                 }
             } else if (value != null && value.isValueNode() && !value.isNull()) {
-                shard = expand(path, value.asText());
+                shard = values.expand(path, value.asText());
             } else {
-                problems.add(path + ": must be a shard name or { shard: ..., database: ... }");
+                problems.add(path + ": must be a shard name or { shard: ..., database: ..., user: ... }");
                 continue;
             }
             if (!shards.containsKey(shard)) {
                 problems.add(shardPath + ": unknown shard \"" + shard + "\"" + known(shards));
                 continue;
             }
-            routes.add(new RouteConfig(pattern, shard, database));
+            routes.add(new RouteConfig(pattern, shard, database, forcedUser));
         }
         return routes;
     }
@@ -304,7 +362,7 @@ final class ConfigReader {
             return new DefaultRoute.Reject();
         }
         if (node.isValueNode()) {
-            String value = expand("default_route", node.asText());
+            String value = values.expand("default_route", node.asText());
             if (value.equals("reject")) {
                 return new DefaultRoute.Reject();
             }
@@ -314,10 +372,10 @@ final class ConfigReader {
             }
             return new DefaultRoute.ToShard(value);
         }
-        if (!mapping(node, "default_route")) {
+        if (!values.mapping(node, "default_route")) {
             return new DefaultRoute.Reject();
         }
-        keys(node, "default_route", "hash");
+        values.keys(node, "default_route", "hash");
         JsonNode list = node.get("hash");
         if (list == null || !list.isArray() || list.isEmpty()) {
             problems.add("default_route.hash: must be a non-empty list of shard names");
@@ -325,7 +383,7 @@ final class ConfigReader {
         }
         List<String> names = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
-            String name = expand("default_route.hash[" + i + "]", list.get(i).asText());
+            String name = values.expand("default_route.hash[" + i + "]", list.get(i).asText());
             if (!shards.containsKey(name)) {
                 problems.add("default_route.hash[" + i + "]: unknown shard \"" + name + "\"" + known(shards));
             } else if (names.contains(name)) {
@@ -338,218 +396,20 @@ final class ConfigReader {
     }
 
     private RpcConfig rpc(JsonNode node) {
-        keys(node, "rpc", "functions", "split", "in_transaction", "pool_size", "timeout");
-        List<String> functions = stringList(node, "rpc", "functions");
+        values.keys(node, "rpc", "functions", "split", "in_transaction", "pool_size", "timeout");
+        List<String> functions = values.stringList(node, "rpc", "functions");
         for (int i = 0; i < functions.size(); i++) {
             if (functions.get(i).isBlank()) {
                 problems.add("rpc.functions[" + i + "]: empty pattern");
             }
         }
-        return new RpcConfig(functions, enumValue(node, "rpc", "split", RpcSplit.class, RpcSplit.RPC_ONLY),
-                enumValue(node, "rpc", "in_transaction", RpcInTransaction.class, RpcInTransaction.REJECT),
-                integer(node, "rpc", "pool_size", 4, 1, 10_000), duration(node, "rpc", "timeout",
+        return new RpcConfig(functions, values.enumValue(node, "rpc", "split", RpcSplit.class, RpcSplit.RPC_ONLY),
+                values.enumValue(node, "rpc", "in_transaction", RpcInTransaction.class, RpcInTransaction.REJECT),
+                values.integer(node, "rpc", "pool_size", 4, 1, 10_000), values.duration(node, "rpc", "timeout",
                 Duration.ofMinutes(15)));
-    }
-
-    // --- primitives: each returns the default (and records a problem) when the value is unusable ---
-
-    /** The child mapping, or an empty one when absent; a non-mapping is a problem. */
-    private JsonNode child(JsonNode parent, String parentPath, String key) {
-        JsonNode node = parent.get(key);
-        String path = parentPath.isEmpty() ? key : parentPath + "." + key;
-        return node == null || node.isNull() || !mapping(node, path) ? JsonNodeFactory.instance.objectNode() : node;
-    }
-
-    private boolean mapping(JsonNode node, String path) {
-        if (!node.isObject()) {
-            problems.add(path + ": must be a mapping (key: value), got " + describe(node));
-            return false;
-        }
-        return true;
-    }
-
-    private void keys(JsonNode node, String path, String... allowed) {
-        List<String> known = Arrays.asList(allowed);
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String key = it.next();
-            if (!known.contains(key)) {
-                problems.add((path.isEmpty() ? "" : path + ".") + key + ": unknown setting (expected one of: "
-                        + String.join(", ", allowed) + ")");
-            }
-        }
-    }
-
-    private String string(JsonNode node, String path, String key, String fallback) {
-        JsonNode value = node.get(key);
-        if (value == null || value.isNull()) {
-            return fallback;
-        }
-        if (!value.isValueNode()) {
-            problems.add(path + "." + key + ": must be a single value, got " + describe(value));
-            return fallback;
-        }
-        return expand(path + "." + key, value.asText());
-    }
-
-    private String nonEmpty(JsonNode node, String path, String key, String fallback) {
-        String value = string(node, path, key, fallback);
-        if (value.isBlank()) {
-            problems.add(path + "." + key + ": must not be empty");
-            return fallback;
-        }
-        return value;
-    }
-
-    private int integer(JsonNode node, String path, String key, int fallback, int min, int max) {
-        String text = string(node, path, key, null);
-        if (text == null) {
-            return fallback;
-        }
-        try {
-            long value = Long.parseLong(text.trim());
-            if (value < min || value > max) {
-                problems.add(path + "." + key + ": must be between " + min + " and " + max + ", got " + value);
-                return fallback;
-            }
-            return (int) value;
-        } catch (NumberFormatException e) {
-            problems.add(path + "." + key + ": must be a whole number, got \"" + text + "\"");
-            return fallback;
-        }
-    }
-
-    private <E extends Enum<E>> E enumValue(JsonNode node, String path, String key, Class<E> type, E fallback) {
-        return enumValue(node, path, key, type, fallback, EnumSet.allOf(type));
-    }
-
-    /** @param allowed the constants valid here; the others are refused like unknown values */
-    private <E extends Enum<E>> E enumValue(JsonNode node, String path, String key, Class<E> type, E fallback,
-                                            EnumSet<E> allowed) {
-        String text = string(node, path, key, null);
-        if (text == null) {
-            return fallback;
-        }
-        if (node.get(key).isBoolean() && text.equals("false")) {
-            text = "off"; // YAML 1.1 reads an unquoted off (and no) as false
-        }
-        String wanted = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
-        List<String> spellings = new ArrayList<>();
-        for (E constant : allowed) {
-            if (constant.name().equals(wanted)) {
-                return constant;
-            }
-            spellings.add(constant.name().toLowerCase(Locale.ROOT).replace('_', '-'));
-        }
-        problems.add(path + "." + key + ": unknown value \"" + text + "\" (expected one of: "
-                + String.join(", ", spellings) + ")");
-        return fallback;
-    }
-
-    private boolean bool(JsonNode node, String path, String key, boolean fallback) {
-        String text = string(node, path, key, null);
-        if (text == null) {
-            return fallback;
-        }
-        return switch (text.trim()) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> {
-                problems.add(path + "." + key + ": must be true or false, got \"" + text + "\"");
-                yield fallback;
-            }
-        };
-    }
-
-    private Path path(JsonNode node, String path, String key) {
-        String text = string(node, path, key, null);
-        if (text == null || text.isBlank()) {
-            return null;
-        }
-        Path value = Path.of(text);
-        return value.isAbsolute() || baseDir == null ? value : baseDir.resolve(value).normalize();
-    }
-
-    private Duration duration(JsonNode node, String path, String key, Duration fallback) {
-        String text = string(node, path, key, null);
-        if (text == null) {
-            return fallback;
-        }
-        Matcher m = DURATION.matcher(text.trim());
-        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-            problems.add(path + "." + key + ": must be a positive duration such as 250ms, 30s, 15m or 2h, got \""
-                    + text + "\"");
-            return fallback;
-        }
-        long amount = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            case "h" -> Duration.ofHours(amount);
-            default -> Duration.ofSeconds(amount);
-        };
-    }
-
-    private List<String> stringList(JsonNode node, String path, String key) {
-        JsonNode list = node.get(key);
-        List<String> values = new ArrayList<>();
-        if (list == null || list.isNull()) {
-            return values;
-        }
-        if (!list.isArray()) {
-            problems.add(path + "." + key + ": must be a list, got " + describe(list));
-            return values;
-        }
-        for (int i = 0; i < list.size(); i++) {
-            JsonNode item = list.get(i);
-            if (!item.isValueNode() || item.isNull()) {
-                problems.add(path + "." + key + "[" + i + "]: must be a single value, got " + describe(item));
-            } else {
-                values.add(expand(path + "." + key + "[" + i + "]", item.asText()));
-            }
-        }
-        return values;
-    }
-
-    private void checkName(String path, String what, String name) {
-        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
-        if (name.isEmpty()) {
-            problems.add(path + ": empty " + what);
-        } else if (bytes > MAX_NAME_BYTES) {
-            problems.add(path + ": " + what + " is " + bytes + " bytes long, the limit is " + MAX_NAME_BYTES);
-        }
-    }
-
-    /** Replaces {@code ${NAME}} from the environment; an unset variable is a problem naming the path. */
-    private String expand(String path, String value) {
-        if (value.indexOf("${") < 0) {
-            return value;
-        }
-        Matcher m = ENV.matcher(value);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String replacement = env.apply(m.group(1));
-            if (replacement == null) {
-                problems.add(path + ": environment variable " + m.group(1) + " is not set");
-                replacement = "";
-            }
-            m.appendReplacement(out, Matcher.quoteReplacement(replacement));
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 
     private static String known(Map<String, ShardConfig> shards) {
         return shards.isEmpty() ? "" : " (shards: " + String.join(", ", shards.keySet()) + ")";
-    }
-
-    private static String describe(JsonNode node) {
-        if (node.isObject()) {
-            return "a mapping";
-        }
-        if (node.isArray()) {
-            return "a list";
-        }
-        return "\"" + node.asText() + "\"";
     }
 }

@@ -1,10 +1,18 @@
 package io.pgstitch.conf;
 
 /**
- * Where one database ID goes.
+ * Where one database ID goes, and whom its clients reach the shard as.
  *
  * @param matchedBy how it was decided, for logs and check-config: {@code exact}, {@code pattern "org_*"},
  *                  {@code default}, {@code hash}
+ * @param identity  the route's forced user when it has one, else the shard's ({@link ShardConfig#identity()}):
+ *                  {@code identity.userFor(clientUser)} is the role to log in to the shard as
  */
-public record Route(String databaseId, ShardConfig shard, String backendDatabase, String matchedBy) {
+public record Route(String databaseId, ShardConfig shard, String backendDatabase, String matchedBy,
+                    BackendIdentity identity) {
+
+    /** A route without a forced user of its own: the shard's identity applies. */
+    public Route(String databaseId, ShardConfig shard, String backendDatabase, String matchedBy) {
+        this(databaseId, shard, backendDatabase, matchedBy, shard.identity());
+    }
 }

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Database ID → shard and backend database. Exact routes win over glob patterns; among matching patterns the
- * longest wins (the first in the file on a tie); then {@code default_route}. Immutable and thread-safe: a
- * reload builds a new table.
+ * Database ID → shard, backend database and backend identity. Exact routes win over glob patterns; among matching
+ * patterns the longest wins (the first in the file on a tie); then {@code default_route}. A route's own forced
+ * user wins over the shard's. Immutable and thread-safe: a reload builds a new table.
  */
 public final class RoutingTable {
 
@@ -60,7 +60,9 @@ public final class RoutingTable {
 
     private Route resolve(String databaseId, RouteConfig route, String matchedBy) {
         String database = route.database() == null ? databaseId : route.database();
-        return new Route(databaseId, shards.get(route.shard()), database, matchedBy);
+        ShardConfig shard = shards.get(route.shard());
+        return new Route(databaseId, shard, database, matchedBy,
+                route.forcedUser() == null ? shard.identity() : route.forcedUser());
     }
 
     /**
@@ -106,14 +108,21 @@ public final class RoutingTable {
             ShardConfig shard = shards.get(route.shard());
             String database = route.database() == null
                     ? (route.isGlob() ? "(same as database ID)" : route.pattern()) : route.database();
-            lines.add(String.format("%-" + Math.max(width, 1) + "s -> %s (%s:%d) database %s%s", route.pattern(),
-                    shard.name(), shard.host(), shard.port(), database, route.isGlob() ? "  [pattern]" : ""));
+            BackendIdentity identity = route.forcedUser() == null ? shard.identity() : route.forcedUser();
+            lines.add(String.format("%-" + Math.max(width, 1) + "s -> %s (%s:%d) database %s %s%s", route.pattern(),
+                    shard.name(), shard.host(), shard.port(), database, identity.describe(),
+                    route.isGlob() ? "  [pattern]" : ""));
         }
         if (defaultRoute instanceof DefaultRoute.ToShard toShard) {
-            lines.add("(default) -> " + toShard.shard() + ", database = database ID");
+            lines.add("(default) -> " + toShard.shard() + ", database = database ID, "
+                    + shards.get(toShard.shard()).identity().describe());
         } else if (defaultRoute instanceof DefaultRoute.Hash hash) {
+            List<String> identities = hash.shards().stream().map(name -> shards.get(name).identity().describe())
+                    .distinct().toList();
+            String as = identities.size() == 1 ? identities.get(0) : String.join("; ", hash.shards().stream()
+                    .map(name -> "on " + name + " " + shards.get(name).identity().describe()).toList());
             lines.add("(default) -> rendezvous hash over " + String.join(", ", hash.shards())
-                    + ", database = database ID");
+                    + ", database = database ID, " + as);
         } else {
             lines.add("(default) -> reject (FATAL 3D000)");
         }

@@ -1,7 +1,8 @@
 package io.pgstitch.conf;
 
 /**
- * The secret of one users-file entry, classified as PostgreSQL's get_password_type does (see {@link UsersFile}).
+ * The secret of one users-file entry or auth_query answer, classified as PostgreSQL's get_password_type does
+ * (see {@link UsersFile#classify}).
  * The text stays a string: conf does not depend on protocol (it would pull Netty into the config model), so
  * {@code ScramVerifier.parse} and {@code Md5Password.verify} read it there. No {@code toString} prints it.
  */

@@ -132,9 +132,12 @@ public final class UsersFile {
 
     /**
      * PostgreSQL's get_password_type, except that a text starting like a SCRAM secret must be a well-formed
-     * one: PostgreSQL would take a truncated paste for a plaintext password.
+     * one: PostgreSQL would take a truncated paste for a plaintext password. Also used for secrets that
+     * {@code auth.auth_query} reads from a shard, so both sources mean the same by the same text.
+     *
+     * @throws IllegalArgumentException for a malformed SCRAM secret; the message never repeats the secret
      */
-    static UserSecret classify(String secret) {
+    public static UserSecret classify(String secret) {
         if (secret.startsWith("SCRAM-SHA-256$")) {
             checkScram(secret);
             return new UserSecret.Scram(secret);

@@ -73,9 +73,14 @@ class ConfigLoaderTest {
         int section = readme.indexOf("## Configuration reference");
         int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
         String yaml = readme.substring(start, readme.indexOf("```", start));
-        ProxyConfig config = ConfigLoader.parse(yaml, BASE,
-                Map.of("SHARD1_PASSWORD", "s3cret", "TLS_KEY_PASSPHRASE", "p")::get);
+        ProxyConfig config = ConfigLoader.parse(yaml, BASE, Map.of("SHARD1_PASSWORD", "s3cret",
+                "SHARD1_ADMIN_PASSWORD", "a", "APP_C_PASSWORD", "c", "TLS_KEY_PASSPHRASE", "p")::get);
         assertThat(config.auth().rules()).hasSize(3);
+        assertThat(config.auth().authQuery()).isEqualTo(AuthQueryConfig.defaults());
+        RoutingTable routes = RoutingTable.of(config);
+        assertThat(routes.route("tenant_a").orElseThrow().identity().userFor("alice")).isEqualTo("postgres");
+        assertThat(routes.route("tenant_b").orElseThrow().identity().userFor("alice")).isEqualTo("alice");
+        assertThat(routes.route("tenant_c").orElseThrow().identity().userFor("alice")).isEqualTo("app_c");
         assertThat(config.listen().tls().clientCert()).isEqualTo(ClientCertMode.OFF); // YAML reads off as false
         assertThat(config.rpc().functions()).containsExactly("iasql_*");
     }
@@ -114,7 +119,8 @@ class ConfigLoaderTest {
         assertThat(problems(shards + "auth: { method: reject }")).containsExactly("auth.method: unknown value "
                 + "\"reject\" (expected one of: trust, password, md5, scram-sha-256)");
         assertThat(problems(shards + "auth: { method: scram-sha-256 }")).containsExactly("auth.users_file: required "
-                + "when a client may be asked for a password (auth.method or a rule is password, md5 or scram-sha-256)");
+                + "when a client may be asked for a password (auth.method or a rule is password, md5 or "
+                + "scram-sha-256) and auth.auth_query is not set");
         assertThat(problems(shards + "auth: { rules: [ { user: a, method: md5 } ] }")).hasSize(1);
         assertThat(problems(shards + "auth: { allow_plaintext_password: yes please }")).containsExactly(
                 "auth.allow_plaintext_password: must be true or false, got \"yes please\"");
@@ -123,7 +129,7 @@ class ConfigLoaderTest {
         assertThat(problems(shards + "auth: { rules: [ { user: { name: x }, method: trust } ] }"))
                 .containsExactly("auth.rules[0].user: must be a pattern or a list of patterns, got a mapping");
         assertThat(problems(shards + "auth: { rule: [] }")).containsExactly("auth.rule: unknown setting (expected "
-                + "one of: method, users_file, allow_plaintext_password, auth_timeout, rules)");
+                + "one of: method, users_file, allow_plaintext_password, auth_timeout, rules, auth_query)");
         assertThat(problems(shards + """
                 auth:
                   rules:
@@ -336,8 +342,130 @@ class ConfigLoaderTest {
         assertThat(problems("listen: { port: 1 }")).containsExactly("shards: at least one shard is required");
         assertThat(problems("shards: { 'bad name': { user: u } }")).containsExactly(
                 "shards.bad name: a shard name may use only letters, digits, '_' and '-'");
-        assertThat(problems("shards: { a: { host: h } }"))
-                .containsExactly("shards.a.user: required (the user pgstitch logs in to this shard as)");
+    }
+
+    @Test
+    void withoutAUserClientsReachTheShardAsThemselves() throws Exception {
+        ProxyConfig config = parse("shards: { a: { host: h } }\nroutes: { t: a }");
+        ShardConfig shard = config.shards().get("a");
+        assertThat(shard.user()).isNull();
+        assertThat(shard.identity()).isEqualTo(BackendIdentity.CLIENT_USER);
+        BackendIdentity identity = RoutingTable.of(config).route("t").orElseThrow().identity();
+        assertThat(identity).isInstanceOf(BackendIdentity.ClientUser.class);
+        assertThat(identity.userFor("alice")).isEqualTo("alice");
+    }
+
+    /** Files written before clients could reach shards as themselves keep their meaning. */
+    @Test
+    void theShardsUserIsAForcedUser() throws Exception {
+        ShardConfig shard = parse(DESIGN_EXAMPLE).shards().get("shard1");
+        assertThat(shard.identity()).isEqualTo(new BackendIdentity.Forced("postgres", "s3cret", "shards.shard1"));
+        assertThat(shard.identity().userFor("alice")).isEqualTo("postgres");
+        assertThat(parse("shards: { a: { user: app } }").shards().get("a").identity())
+                .isEqualTo(new BackendIdentity.Forced("app", null, "shards.a"));
+    }
+
+    @Test
+    void aRouteMayForceAUserOfItsOwn() throws Exception {
+        ProxyConfig config = parse("""
+                shards: { shard1: { user: app }, shard2: {} }
+                routes:
+                  tenant_a: shard2
+                  tenant_b: { shard: shard2, database: tb_db, user: app_b, password: '${SHARD1_PASSWORD}' }
+                  tenant_c: { shard: shard1, user: app_c }
+                """);
+        BackendIdentity.Forced appB = new BackendIdentity.Forced("app_b", "s3cret", "routes.tenant_b");
+        assertThat(config.routes()).contains(new RouteConfig("tenant_b", "shard2", "tb_db", appB));
+        RoutingTable table = RoutingTable.of(config);
+        assertThat(table.route("tenant_a").orElseThrow().identity()).isEqualTo(BackendIdentity.CLIENT_USER);
+        Route tenantB = table.route("tenant_b").orElseThrow();
+        assertThat(tenantB.identity()).isEqualTo(appB);
+        assertThat(tenantB.identity().userFor("alice")).isEqualTo("app_b");
+        assertThat(table.route("tenant_c").orElseThrow().identity())
+                .as("the route's user wins over the shard's")
+                .isEqualTo(new BackendIdentity.Forced("app_c", null, "routes.tenant_c"));
+    }
+
+    @Test
+    void identityProblems() {
+        String long64 = "u".repeat(64);
+        assertThat(problems("""
+                shards:
+                  a: { password: p, admin_password: q }
+                  b: { user: '', admin_user: %s }
+                routes:
+                  t: { shard: a, password: p }
+                  u: { shard: a, user: '' }
+                  v: { shard: a, pass: p }
+                """.formatted(long64))).containsExactly(
+                "shards.a.password: given without user (whose password it would be)",
+                "shards.a.admin_password: given without admin_user (whose password it would be)",
+                "shards.b.user: empty user name",
+                "shards.b.admin_user: user name is 64 bytes long, the limit is 63",
+                "routes.t.password: given without user (whose password it would be)",
+                "routes.u.user: empty user name",
+                "routes.v.pass: unknown setting (expected one of: shard, database, user, password)");
+        assertThat(problems("shards: { a: {} }\nroutes: { t: [a] }"))
+                .containsExactly("routes.t: must be a shard name or { shard: ..., database: ..., user: ... }");
+    }
+
+    @Test
+    void authQuerySettings() throws Exception {
+        ProxyConfig config = parse("""
+                auth: { method: scram-sha-256, auth_query: {} }
+                shards: { a: { admin_user: pgstitch, admin_password: '${SHARD1_PASSWORD}' } }
+                default_route: a
+                """);
+        assertThat(config.auth().usersFile()).as("auth_query can stand in for the users file").isNull();
+        assertThat(config.auth().authQuery()).isEqualTo(AuthQueryConfig.defaults());
+        assertThat(config.auth().authQuery().query())
+                .isEqualTo("SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = $1");
+        assertThat(config.auth().authQuery().cacheTtl()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(config.auth().authQuery().cacheSize()).isEqualTo(10_000);
+        assertThat(config.shards().get("a").adminUser()).isEqualTo("pgstitch");
+        assertThat(config.shards().get("a").adminPassword()).isEqualTo("s3cret");
+        String query = "SELECT usename, passwd FROM pgstitch.lookup($1)";
+        assertThat(parse("""
+                auth:
+                  auth_query: { query: "%s", cache_ttl: 5m, cache_size: 50 }
+                shards: { a: { admin_user: pgstitch } }
+                """.formatted(query)).auth().authQuery())
+                .isEqualTo(new AuthQueryConfig(query, Duration.ofMinutes(5), 50));
+        assertThat(parse("shards: { a: {} }").auth().authQuery()).as("off unless set").isNull();
+        assertThat(parse("auth: { auth_query: ~ }\nshards: { a: {} }").auth().authQuery()).isNull();
+    }
+
+    private static final String NEEDS_ADMIN_USER = "required because auth.auth_query is set (the role that looks "
+            + "users up on this shard)";
+
+    @Test
+    void authQueryNeedsALookupRoleOnEveryShardAClientMayReach() {
+        assertThat(problems("""
+                auth: { auth_query: {} }
+                shards: { s1: {}, s2: { admin_user: pgstitch }, s3: {}, s4: {}, unused: {} }
+                routes: { t: s1, "o*": { shard: s2 } }
+                default_route: { hash: [s3, s4] }
+                """)).containsExactly("shards.s1.admin_user: " + NEEDS_ADMIN_USER,
+                "shards.s3.admin_user: " + NEEDS_ADMIN_USER, "shards.s4.admin_user: " + NEEDS_ADMIN_USER);
+        assertThat(problems("auth: { auth_query: {} }\nshards: { s1: {} }\ndefault_route: s1"))
+                .containsExactly("shards.s1.admin_user: " + NEEDS_ADMIN_USER);
+    }
+
+    @Test
+    void authQueryProblems() {
+        String shards = "shards: { a: { admin_user: x } }\n";
+        assertThat(problems(shards + "auth: { auth_query: { query: \"SELECT usename, passwd FROM pg_shadow\" } }"))
+                .containsExactly("auth.auth_query.query: must use $1 where the user name goes");
+        assertThat(problems(shards + "auth: { auth_query: { query: '' } }"))
+                .containsExactly("auth.auth_query.query: must not be empty");
+        assertThat(problems(shards + "auth: { auth_query: { cache_size: 0, cache_ttl: never, ttl: 1s } }"))
+                .containsExactly(
+                        "auth.auth_query.ttl: unknown setting (expected one of: query, cache_ttl, cache_size)",
+                        "auth.auth_query.cache_ttl: must be a positive duration such as 250ms, 30s, 15m or 2h, got "
+                                + "\"never\"",
+                        "auth.auth_query.cache_size: must be between 1 and 10000000, got 0");
+        assertThat(problems(shards + "auth: { auth_query: \"SELECT 1\" }"))
+                .containsExactly("auth.auth_query: must be a mapping (key: value), got \"SELECT 1\"");
     }
 
     @Test
@@ -382,5 +510,13 @@ class ConfigLoaderTest {
     @Test
     void passwordsNeverAppearInToString() throws Exception {
         assertThat(parse(DESIGN_EXAMPLE).shards().get("shard1").toString()).doesNotContain("s3cret");
+        ProxyConfig config = parse("""
+                shards:
+                  a: { user: app, password: '${SHARD1_PASSWORD}', admin_user: x, admin_password: '${SHARD1_PASSWORD}' }
+                routes: { t: { shard: a, user: b, password: '${SHARD1_PASSWORD}' } }
+                """);
+        assertThat(config.toString()).doesNotContain("s3cret");
+        assertThat(RoutingTable.of(config).route("t").orElseThrow().toString()).doesNotContain("s3cret")
+                .contains("password=***");
     }
 }

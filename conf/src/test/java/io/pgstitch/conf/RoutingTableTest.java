@@ -110,8 +110,30 @@ class RoutingTableTest {
     void describeListsEveryRouteAndTheDefault() throws Exception {
         List<String> lines = table(SHARDS + "routes:\n  t: s1\n  \"o*\": { shard: s2 }\n").describe();
         assertThat(lines).hasSize(3);
-        assertThat(lines.get(0)).startsWith("t ").contains("-> s1 (127.0.0.1:5432) database t");
+        assertThat(lines.get(0)).startsWith("t ").contains("-> s1 (127.0.0.1:5432) database t as forced user \"u\"");
         assertThat(lines.get(1)).contains("-> s2").contains("[pattern]");
         assertThat(lines.get(2)).isEqualTo("(default) -> reject (FATAL 3D000)");
+    }
+
+    @Test
+    void describeNamesWhomEachRouteReachesItsShardAs() throws Exception {
+        List<String> lines = table("""
+                shards: { shard1: {}, shard2: { user: app } }
+                routes:
+                  tenant_a: shard1
+                  tenant_b: { shard: shard1, database: tb_db, user: app_b, password: secret }
+                  tenant_c: shard2
+                default_route: { hash: [shard1, shard2] }
+                """).describe();
+        assertThat(lines).containsExactly(
+                "tenant_a -> shard1 (127.0.0.1:5432) database tenant_a as the client's user",
+                "tenant_b -> shard1 (127.0.0.1:5432) database tb_db as forced user \"app_b\" "
+                        + "(from routes.tenant_b.user)",
+                "tenant_c -> shard2 (127.0.0.1:5432) database tenant_c as forced user \"app\" "
+                        + "(from shards.shard2.user)",
+                "(default) -> rendezvous hash over shard1, shard2, database = database ID, on shard1 as the client's "
+                        + "user; on shard2 as forced user \"app\" (from shards.shard2.user)");
+        assertThat(table("shards: { s: {} }\ndefault_route: s").describe())
+                .containsExactly("(default) -> s, database = database ID, as the client's user");
     }
 }

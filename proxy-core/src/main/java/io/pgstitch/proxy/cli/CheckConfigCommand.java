@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.cli;
 
 import io.pgstitch.conf.AuthConfig;
+import io.pgstitch.conf.AuthQueryConfig;
 import io.pgstitch.conf.AuthRule;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
@@ -14,10 +15,14 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code pgstitch check-config --config FILE}: validates the file and prints the effective routing table. */
+/**
+ * {@code pgstitch check-config --config FILE}: validates the file and prints the effective routing table, with whom
+ * each route's clients reach their shard as.
+ */
 @Command(name = "check-config", mixinStandardHelpOptions = true,
         description = "Validate a configuration file, print its effective routing table; exit 1 on any error.")
 final class CheckConfigCommand implements Callable<Integer> {
@@ -52,10 +57,17 @@ final class CheckConfigCommand implements Callable<Integer> {
                     patterns(rule.users()), rule.address() == null ? "all" : rule.address(),
                     rule.tls() == null ? "any" : rule.tls(), rule.method().spelling());
         }
+        AuthQueryConfig authQuery = auth.authQuery();
+        if (authQuery != null) {
+            out.printf("  users not in the users file: auth_query on the routed shard, answers cached %s, at most %d:"
+                    + "%n    %s%n", duration(authQuery.cacheTtl()), authQuery.cacheSize(), authQuery.query());
+        }
         out.printf("%nshards:%n");
         for (ShardConfig shard : loaded.shards().values()) {
-            out.printf("  %-16s %s:%d user %s, pool %s/%d%n", shard.name(), shard.host(), shard.port(),
-                    shard.user(), shard.pool().mode().name().toLowerCase(), shard.pool().size());
+            out.printf("  %-16s %s:%d %s%s, pool %s/%d%n", shard.name(), shard.host(), shard.port(),
+                    shard.user() == null ? "as the client's user" : "as forced user \"" + shard.user() + "\"",
+                    shard.adminUser() == null ? "" : ", admin_user \"" + shard.adminUser() + "\"",
+                    shard.pool().mode().spelling(), shard.pool().size());
         }
         out.printf("%nroutes:%n");
         RoutingTable.of(loaded).describe().forEach(line -> out.println("  " + line));
@@ -66,6 +78,10 @@ final class CheckConfigCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    private static String duration(Duration duration) {
+        return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
     }
 
     private static String patterns(List<String> patterns) {

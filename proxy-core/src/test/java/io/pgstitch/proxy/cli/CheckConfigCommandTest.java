@@ -48,12 +48,59 @@ class CheckConfigCommandTest {
                 .contains("auth: scram-sha-256 when no rule matches, users file " + dir.resolve("users.txt"))
                 .contains("database tenant_*, user all, address 10.0.0.0/8, tls any -> md5")
                 .contains("database all, user bob, address all, tls any -> reject")
-                .contains("shard2           10.0.0.2:5433 user app, pool session/20")
+                .contains("shard2           10.0.0.2:5433 as forced user \"app\", pool session/20")
                 .contains("tenant_b -> shard2 (10.0.0.2:5433) database tb_db")
-                .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID)  [pattern]")
+                .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID) as forced user \"app\" "
+                        + "(from shards.shard2.user)  [pattern]")
                 .contains("(default) -> rendezvous hash over shard1, shard2")
                 .doesNotContain("rpc.functions:");
         assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void eachRouteSaysWhomItsClientsReachTheShardAs(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("identity.yaml");
+        Files.writeString(file, """
+                auth:
+                  method: scram-sha-256
+                  auth_query: { query: "SELECT usename, passwd FROM pgstitch.lookup($1)", cache_ttl: 90s }
+                shards:
+                  shard1: { host: 10.0.0.1, admin_user: pgstitch, admin_password: lookup-secret }
+                  shard2: { host: 10.0.0.2, user: app, password: app-secret, admin_user: pgstitch }
+                routes:
+                  tenant_a: shard1
+                  tenant_b: { shard: shard1, database: tb_db, user: app_b, password: app-b-secret }
+                  tenant_c: shard2
+                default_route: shard1
+                """);
+        assertThat(run("check-config", "--config", file.toString())).isZero();
+        assertThat(out.toString())
+                .contains("users not in the users file: auth_query on the routed shard, answers cached 90s, at most "
+                        + "10000:\n    SELECT usename, passwd FROM pgstitch.lookup($1)")
+                .contains("shard1           10.0.0.1:5432 as the client's user, admin_user \"pgstitch\", pool "
+                        + "session/20")
+                .contains("shard2           10.0.0.2:5432 as forced user \"app\", admin_user \"pgstitch\"")
+                .contains("tenant_a -> shard1 (10.0.0.1:5432) database tenant_a as the client's user")
+                .contains("tenant_b -> shard1 (10.0.0.1:5432) database tb_db as forced user \"app_b\" "
+                        + "(from routes.tenant_b.user)")
+                .contains("tenant_c -> shard2 (10.0.0.2:5432) database tenant_c as forced user \"app\" "
+                        + "(from shards.shard2.user)")
+                .contains("(default) -> shard1, database = database ID, as the client's user")
+                .doesNotContain("secret");
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void authQueryWithoutALookupRoleNamesTheShard(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("lookup.yaml");
+        Files.writeString(file, """
+                auth: { method: md5, auth_query: {} }
+                shards: { shard1: {}, shard2: { admin_user: pgstitch } }
+                routes: { tenant_a: shard1, tenant_b: shard2 }
+                """);
+        assertThat(run("check-config", "--config", file.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("1 problem")
+                .contains("shards.shard1.admin_user: required because auth.auth_query is set");
     }
 
     @Test
