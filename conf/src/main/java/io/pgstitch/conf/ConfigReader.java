@@ -155,7 +155,7 @@ final class ConfigReader {
             return rules;
         }
         if (!list.isArray()) {
-            problems.add("auth.rules: must be a list of rules, got " + values.describe(list));
+            problems.add("auth.rules: must be a list of rules, got " + ConfigValues.describe(list));
             return rules;
         }
         for (int i = 0; i < list.size(); i++) {
@@ -259,7 +259,7 @@ final class ConfigReader {
                 continue;
             }
             values.keys(shard, path, "host", "port", "user", "password", "admin_user", "admin_password", "tls",
-                    "tls_ca", "pool");
+                    "tls_ca", "pool", "max_connections", "require_auth");
             JsonNode pool = values.child(shard, path, "pool");
             values.keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime",
                     "connect_timeout", "wait_timeout", "server_reset_query");
@@ -274,9 +274,24 @@ final class ConfigReader {
             shards.put(name, new ShardConfig(name, values.nonEmpty(shard, path, "host", "127.0.0.1"),
                     values.integer(shard, path, "port", 5432, 1, 65535), user,
                     values.string(shard, path, "password", null), adminUser,
-                    values.string(shard, path, "admin_password", null), tls, tlsCa, pool(pool, path + ".pool")));
+                    values.string(shard, path, "admin_password", null), tls, tlsCa, pool(pool, path + ".pool"),
+                    values.integer(shard, path, "max_connections", ShardConfig.DEFAULT_MAX_CONNECTIONS, 1, 100_000),
+                    requireAuth(shard, path)));
         }
         return shards;
+    }
+
+    private RequireAuth requireAuth(JsonNode shard, String path) {
+        String text = values.string(shard, path, "require_auth", null);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return RequireAuth.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add(path + ".require_auth: " + e.getMessage());
+            return null;
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.pgstitch.conf.AuthConfig;
 import io.pgstitch.conf.AuthMethod;
 import io.pgstitch.conf.ConfigException;
+import io.pgstitch.conf.UserSecret;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.auth.ChannelBinding;
@@ -14,6 +15,8 @@ import javax.net.ssl.SSLSession;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
@@ -25,17 +28,30 @@ public final class ClientAuthenticator {
 
     private static final Logger log = LoggerFactory.getLogger(ClientAuthenticator.class);
 
+    /**
+     * Where a user missing from the users file is looked up ({@code auth.auth_query} on the shard the database ID
+     * routes to). Returns at once; completes off the event loops.
+     */
+    @FunctionalInterface
+    public interface UserLookup {
+        /** The user's secret; empty when unknown (or the database is not routed). */
+        CompletableFuture<Optional<UserSecret>> lookup(String databaseId, String user);
+    }
+
     private final Supplier<AuthConfig> config;
     private final MeterRegistry meters;
+    private final UserLookup lookup;
     private final SecureRandom random = new SecureRandom();
     /** Lives as long as the process, like PostgreSQL's mock_auth_nonce: an unknown user gets the same salt each time. */
     private final byte[] mockSecret = new byte[32];
     private volatile UsersSource users;
 
     /** @throws ConfigException when the users file does not read cleanly */
-    public ClientAuthenticator(Supplier<AuthConfig> config, MeterRegistry meters) throws ConfigException {
+    public ClientAuthenticator(Supplier<AuthConfig> config, MeterRegistry meters, UserLookup lookup)
+            throws ConfigException {
         this.config = config;
         this.meters = meters;
+        this.lookup = lookup;
         random.nextBytes(mockSecret);
         AuthConfig initial = config.get();
         this.users = initial.usersFile() == null ? null : UsersSource.load(initial.usersFile(), mockSecret);
@@ -73,14 +89,18 @@ public final class ClientAuthenticator {
     }
 
     /**
-     * Picks the method for this client and begins its exchange.
+     * Picks the method for this client and begins its exchange. A user the users file lacks is looked up with
+     * {@code auth.auth_query} when that is set and the method asks for a password: the returned future then
+     * completes on an auth_query thread, else it is complete already. A user found nowhere goes through the same
+     * exchange as a wrong password.
      *
      * @param address the client's address, null when it has none (then no rule with an address matches)
      * @param tls     the client connection's TLS session, null without TLS
      * @throws PgException FATAL 28000 when a rule rejects the client, or method {@code password} would send the
      *                     password in the clear
      */
-    public LoginExchange begin(String database, String user, InetAddress address, SSLSession tls) {
+    public CompletableFuture<LoginExchange> begin(String database, String user, InetAddress address,
+                                                  SSLSession tls) {
         AuthConfig auth = config.get();
         AuthMethod method = auth.methodFor(database, user, address, tls != null);
         switch (method) {
@@ -109,7 +129,20 @@ public final class ClientAuthenticator {
         // hashing our certificate is needed only where SCRAM may be offered (md5 may turn into SCRAM)
         boolean mayOfferScram = method == AuthMethod.SCRAM_SHA_256 || method == AuthMethod.MD5;
         byte[] binding = tls == null || !mayOfferScram ? null : ChannelBinding.tlsServerEndPoint(tls, true);
-        return LoginExchange.start(method, user, current, mockSecret, binding, random, this::count);
+        LoginExchange.Known known = current == null ? LoginExchange.Known.NOBODY : current.known(user);
+        if (known.secret() != null || !method.needsPassword() || auth.authQuery() == null) {
+            return CompletableFuture.completedFuture(
+                    LoginExchange.start(method, user, known, mockSecret, binding, random, this::count));
+        }
+        boolean mostlyScram = known.mostlyScram();
+        return lookup.lookup(database, user).thenApply(secret -> LoginExchange.start(method, user,
+                secret.map(found -> known(user, found, mostlyScram)).orElse(LoginExchange.Known.NOBODY), mockSecret,
+                binding, random, this::count));
+    }
+
+    /** An auth_query secret, with the verifier its exchange needs (derived here, off the event loops). */
+    private LoginExchange.Known known(String user, UserSecret secret, boolean mostlyScram) {
+        return new LoginExchange.Known(secret, UsersSource.Users.verifier(user, secret, mockSecret), mostlyScram);
     }
 
     void count(String method, String outcome) {

@@ -7,6 +7,7 @@ import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.auth.Md5Password;
 import io.pgstitch.protocol.auth.Passwords;
+import io.pgstitch.protocol.auth.ScramKeys;
 import io.pgstitch.protocol.auth.ScramSha256Server;
 import io.pgstitch.protocol.auth.ScramVerifier;
 import io.pgstitch.protocol.backend.AuthenticationCleartextPassword;
@@ -67,6 +68,8 @@ public final class LoginExchange {
     private boolean mockScram;
     private ScramSha256Server scram;
     private boolean authenticated;
+    /** The client's keys, from its SCRAM proof against a stored verifier (not one derived from a plaintext). */
+    private ScramKeys scramKeys;
 
     private LoginExchange(String user, UserSecret secret, Counter counter, String mechanism, Step step,
                           BackendMessage request) {
@@ -79,12 +82,24 @@ public final class LoginExchange {
     }
 
     /**
-     * @param users   the users file in force; null for trust (or when none is configured: every password fails)
+     * What is known of the user before its exchange.
+     *
+     * @param secret      its secret (users file or auth_query); null for an unknown user
+     * @param verifier    its SCRAM verifier (stored, or derived from a plaintext secret); null when it has none
+     * @param mostlyScram whether most users' secrets are SCRAM: the challenge an unknown user gets
+     */
+    record Known(UserSecret secret, ScramVerifier verifier, boolean mostlyScram) {
+
+        static final Known NOBODY = new Known(null, null, true);
+    }
+
+    /**
+     * @param known   what is known of the user (secret and verifier)
      * @param binding tls-server-end-point of our certificate on this connection; null without TLS
      */
-    static LoginExchange start(AuthMethod method, String user, UsersSource.Users users, byte[] mockSecret,
+    static LoginExchange start(AuthMethod method, String user, Known known, byte[] mockSecret,
                                byte[] binding, SecureRandom random, Counter counter) {
-        UserSecret secret = users == null ? null : users.secret(user);
+        UserSecret secret = known.secret();
         switch (method) {
             case TRUST -> {
                 LoginExchange trust = new LoginExchange(user, secret, counter, "trust", Step.DONE, null);
@@ -96,7 +111,7 @@ public final class LoginExchange {
                 LoginExchange cleartext = new LoginExchange(user, secret, counter, "password",
                         Step.CLEARTEXT_PASSWORD, AuthenticationCleartextPassword.INSTANCE);
                 cleartext.mockSalt = ScramVerifier.mockSalt(mockSecret, user);
-                cleartext.mockScram = users == null || users.mostlyScram();
+                cleartext.mockScram = known.mostlyScram();
                 return cleartext;
             }
             case MD5 -> {
@@ -104,7 +119,7 @@ public final class LoginExchange {
                 // (which can answer either), get what most users get, so that the kind of challenge does not
                 // tell whether the name exists.
                 boolean scram = secret instanceof UserSecret.Scram
-                        || (!(secret instanceof UserSecret.Md5) && (users == null || users.mostlyScram()));
+                        || (!(secret instanceof UserSecret.Md5) && known.mostlyScram());
                 if (!scram) {
                     byte[] salt = new byte[4];
                     random.nextBytes(salt);
@@ -120,7 +135,7 @@ public final class LoginExchange {
         }
         // the user's verifier (stored, or derived from a plaintext secret when the file was read); an md5 hash
         // cannot answer SCRAM: the mock, as for an unknown user
-        ScramVerifier verifier = users == null ? null : users.scramVerifier(user);
+        ScramVerifier verifier = known.verifier();
         ScramSha256Server server = new ScramSha256Server(
                 verifier != null ? verifier : ScramVerifier.mock(mockSecret, user), binding);
         LoginExchange sasl = new LoginExchange(user, secret, counter, "scram-sha-256", Step.SASL_INITIAL_RESPONSE,
@@ -139,7 +154,7 @@ public final class LoginExchange {
      * null unless the client authenticated with SCRAM against a stored verifier.
      */
     public ShardCredentials scramCredentials() {
-        return null;
+        return scramKeys == null ? null : new ShardCredentials.Scram(scramKeys);
     }
 
     /** What to send the client to begin; null when it is authenticated already (trust). */
@@ -177,6 +192,10 @@ public final class LoginExchange {
                 }
                 case SASL_RESPONSE -> {
                     ScramSha256Server.Outcome outcome = scram.verifyClientFinal(SaslResponse.decode(body).data());
+                    if (outcome instanceof ScramSha256Server.Outcome.Authenticated ok
+                            && secret instanceof UserSecret.Scram) {
+                        scramKeys = ok.keys();
+                    }
                     yield finish(outcome instanceof ScramSha256Server.Outcome.Authenticated,
                             outcome instanceof ScramSha256Server.Outcome.Authenticated ok
                                     ? new AuthenticationSaslFinal(ok.serverFinalMessage()) : null);

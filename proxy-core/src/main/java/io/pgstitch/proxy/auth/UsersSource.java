@@ -36,20 +36,37 @@ final class UsersSource {
         static Users of(UsersFile file, byte[] mockSecret) {
             Map<String, ScramVerifier> scram = new HashMap<>();
             for (String user : file.users()) {
-                UserSecret secret = file.secret(user);
-                if (secret instanceof UserSecret.Scram stored) {
-                    scram.put(user, ScramVerifier.parse(stored.text()));
-                } else if (secret instanceof UserSecret.Plain plain) {
-                    scram.put(user, ScramVerifier.fromPassword(plain.text(), ScramVerifier.mockSalt(mockSecret, user),
-                            ScramVerifier.DEFAULT_ITERATIONS));
+                ScramVerifier verifier = verifier(user, file.secret(user), mockSecret);
+                if (verifier != null) {
+                    scram.put(user, verifier);
                 }
             }
             long stored = file.users().stream().filter(user -> file.secret(user) instanceof UserSecret.Scram).count();
             return new Users(file, stored * 2 >= file.users().size(), Map.copyOf(scram));
         }
 
+        /**
+         * The SCRAM verifier a secret answers with: parsed from a SCRAM secret, derived from a plaintext one (4096
+         * PBKDF2 rounds, with the salt an unknown user of that name gets); null for an md5 hash.
+         */
+        static ScramVerifier verifier(String user, UserSecret secret, byte[] mockSecret) {
+            if (secret instanceof UserSecret.Scram stored) {
+                return ScramVerifier.parse(stored.text());
+            }
+            if (secret instanceof UserSecret.Plain plain) {
+                return ScramVerifier.fromPassword(plain.text(), ScramVerifier.mockSalt(mockSecret, user),
+                        ScramVerifier.DEFAULT_ITERATIONS);
+            }
+            return null;
+        }
+
         UserSecret secret(String user) {
             return file.secret(user);
+        }
+
+        /** What the users file knows of {@code user}. */
+        LoginExchange.Known known(String user) {
+            return new LoginExchange.Known(file.secret(user), scram.get(user), mostlyScram);
         }
 
         /** The user's SCRAM verifier; null for an unknown user or one with an md5 hash. */

@@ -4,7 +4,10 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
@@ -112,10 +115,17 @@ public final class BackendConnector {
                 .channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, shard.pool().connectTimeout().toMillis()))
-                .handler(new ChannelInitializer<Channel>() {
+                .handler(new ChannelInboundHandlerAdapter() {
+                    // The server answers a CancelRequest with nothing and closes; a reset is no error of ours.
                     @Override
-                    protected void initChannel(Channel ch) {
-                        // nothing to read: the server closes the connection after a CancelRequest
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ReferenceCountUtil.release(msg);
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        log.debug("cancel connection to shard {}: {}", shard.name(), describe(cause));
+                        ctx.close();
                     }
                 })
                 .connect(shard.host(), shard.port())

@@ -54,8 +54,7 @@ public final class BackendLease {
     public static BackendLease attach(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
                                       BackendConnector connector) {
         BackendLease lease = new BackendLease(pooled, listener, sessionLoop, connector);
-        pooled.connection().channel().pipeline().addLast(PooledBackend.SESSION_HANDLER,
-                new BackendRelay(lease, listener));
+        pooled.attach(new BackendRelay(lease, listener));
         return lease;
     }
 

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Promise;
+import io.pgstitch.conf.RequireAuth;
 import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
@@ -53,6 +54,8 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     private BackendKeyData keyData;
     private ScramSha256Client scram;
     private boolean scramVerified;
+    /** Whether the shard's method has been checked against require_auth (at its first request). */
+    private boolean methodChecked;
 
     BackendStartup(ShardConfig shard, ShardLogin login, StartupMessage startup, Promise<BackendConnection> promise) {
         this.shard = shard;
@@ -101,6 +104,9 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
 
     private void authenticate(ChannelHandlerContext ctx, Authentication request) {
         if (request instanceof AuthenticationOk) {
+            if (!methodChecked) {
+                checkRequired("none"); // logged in without being asked for anything
+            }
             if (scram != null && !scramVerified) {
                 // a server (or a man in the middle, with -PLUS) that skips SCRAM's last step has not
                 // proved it knows the secret
@@ -109,25 +115,61 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
             return;
         }
         if (request instanceof AuthenticationCleartextPassword) {
+            checkRequired("password");
             send(ctx, new PasswordMessage(password("cleartext")));
         } else if (request instanceof AuthenticationMd5Password md5) {
+            checkRequired("md5");
             send(ctx, new PasswordMessage(md5Answer(md5.salt())));
         } else if (request instanceof AuthenticationSasl sasl) {
-            // Over TLS, -PLUS binds the proof to the shard's certificate, as libpq's channel_binding=prefer.
-            SslHandler tls = ctx.pipeline().get(SslHandler.class);
-            scram = ScramSha256Client.forMechanisms(password("SCRAM-SHA-256"), sasl.mechanisms(),
-                    tls == null ? null : ChannelBinding.tlsServerEndPoint(tls.engine().getSession(), false));
+            checkRequired("scram-sha-256");
+            scram = scramClient(ctx, sasl);
             if (scram == null) {
                 throw refused("offers only SASL mechanisms " + sasl.mechanisms());
             }
             send(ctx, new SaslInitialResponse(scram.mechanism(), scram.clientFirstMessage()));
         } else if (request instanceof AuthenticationSaslContinue next && scram != null) {
-            send(ctx, new SaslResponse(scram.clientFinalMessage(next.data())));
+            byte[] clientFinal;
+            try {
+                clientFinal = scram.clientFinalMessage(next.data());
+            } catch (PgException e) { // pass-through keys from another verifier than the shard's
+                throw PgException.fatal(e.sqlState(), "pgstitch cannot log in to shard \"" + shard.name()
+                        + "\" as \"" + login.user() + "\": " + e.getMessage()).withHint(e.hint());
+            }
+            send(ctx, new SaslResponse(clientFinal));
         } else if (request instanceof AuthenticationSaslFinal last && scram != null) {
             scram.verifyServerFinal(last.data());
             scramVerified = true;
         } else {
             throw refused("asks for an authentication method pgstitch does not support: " + request);
+        }
+    }
+
+    /**
+     * SCRAM with the password, or with the keys of the client's own SCRAM login (pass-through). Over TLS, -PLUS
+     * binds the proof to the shard's certificate, as libpq's channel_binding=prefer.
+     */
+    private ScramSha256Client scramClient(ChannelHandlerContext ctx, AuthenticationSasl sasl) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        byte[] binding = tls == null ? null : ChannelBinding.tlsServerEndPoint(tls.engine().getSession(), false);
+        if (login.credentials() instanceof ShardCredentials.Scram keys) {
+            return ScramSha256Client.withKeys(keys.keys(), sasl.mechanisms(), binding);
+        }
+        return ScramSha256Client.forMechanisms(password("SCRAM-SHA-256"), sasl.mechanisms(), binding);
+    }
+
+    /**
+     * {@code require_auth}, as libpq's: the shard may only use an allowed method, checked before anything is
+     * sent. By default a shard must ask for a password whenever pgstitch has one, so that nobody impersonating it
+     * can log pgstitch in without proving anything.
+     */
+    private void checkRequired(String method) {
+        methodChecked = true;
+        RequireAuth required = shard.requireAuth() != null ? shard.requireAuth()
+                : login.credentials() instanceof ShardCredentials.None ? null : RequireAuth.SOME_PASSWORD;
+        if (required != null && !required.allows(method)) {
+            throw refused("authenticated user \"" + login.user() + "\" with method \"" + method
+                    + "\", which require_auth " + (shard.requireAuth() != null ? "\"" + required + "\" of shards."
+                    + shard.name() + " does not allow" : "does not allow while pgstitch has a password for the user"));
         }
     }
 

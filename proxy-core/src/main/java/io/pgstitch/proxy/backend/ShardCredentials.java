@@ -1,5 +1,7 @@
 package io.pgstitch.proxy.backend;
 
+import io.pgstitch.protocol.auth.ScramKeys;
+
 /**
  * What pgstitch answers a shard's authentication request with, for the user it logs in as. Never printed.
  */
@@ -29,12 +31,26 @@ public sealed interface ShardCredentials {
         }
     }
 
+    /**
+     * SCRAM pass-through: the keys the client's own SCRAM proof revealed (never a password), which answer a
+     * shard that stores the same verifier.
+     */
+    record Scram(ScramKeys keys) implements ShardCredentials {
+        @Override
+        public String toString() {
+            return "Scram[hidden]";
+        }
+    }
+
     ShardCredentials NONE = new None();
 
     /** How this answers, for errors that say why a login failed. */
     default String describe() {
         if (this instanceof Password) {
             return "a plaintext password";
+        }
+        if (this instanceof Scram) {
+            return "only the SCRAM keys of the client's login";
         }
         return this instanceof Md5Secret ? "an md5 secret" : "no password";
     }

@@ -3,10 +3,14 @@ package io.pgstitch.proxy.frontend;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.BackendMessage;
 import io.pgstitch.proxy.auth.LoginExchange;
 
 import javax.net.ssl.SSLSession;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * The client proves who it is: the exchange of its {@link LoginExchange} (password, md5 or SASL messages, type
@@ -26,10 +30,35 @@ final class AuthenticationStage extends ChannelInboundHandlerAdapter {
         this.tls = tls;
     }
 
-    /** Picks the method and sends its first request, or goes on at once (trust). */
+    /**
+     * Picks the method and sends its first request, or goes on at once (trust). A user looked up with auth_query
+     * is answered when the lookup completes, back on this client's loop.
+     */
     void begin() {
         ClientStartup startup = client.startup();
-        login = client.context().authenticator().begin(startup.databaseId(), startup.user(), client.address(), tls);
+        CompletableFuture<LoginExchange> starting = client.context().authenticator()
+                .begin(startup.databaseId(), startup.user(), client.address(), tls);
+        if (starting.isDone()) {
+            started(starting.join());
+            return;
+        }
+        starting.whenCompleteAsync((exchange, error) -> {
+            if (client.isClosed()) {
+                return;
+            }
+            try {
+                if (error != null) {
+                    throw error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                }
+                started(exchange);
+            } catch (Throwable failure) {
+                ClientGuard.fail(client, failure);
+            }
+        }, client.channel().eventLoop());
+    }
+
+    private void started(LoginExchange exchange) {
+        login = exchange;
         if (login.authenticated()) {
             authenticated();
         } else {
@@ -50,6 +79,10 @@ final class AuthenticationStage extends ChannelInboundHandlerAdapter {
         }
         BackendMessage reply;
         try {
+            if (login == null) { // nothing was asked yet (auth_query is still looking the user up)
+                throw PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "expected no message before the authentication request, got message type " + (char) type);
+            }
             if (type != 'p') {
                 throw login.unexpected(type);
             }

@@ -2,6 +2,7 @@ package io.pgstitch.proxy.frontend;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.pgstitch.protocol.PgException;
@@ -35,6 +36,16 @@ final class ClientGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         client.release();
+    }
+
+    /** A client that shuts down its writing side before it is logged in is gone (the relay answers it first). */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof ChannelInputShutdownEvent) {
+            client.release();
+            ctx.close();
+        }
+        ReferenceCountUtil.release(event);
     }
 
     @Override

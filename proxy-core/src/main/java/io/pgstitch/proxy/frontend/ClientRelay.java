@@ -6,6 +6,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
@@ -64,6 +66,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean errorSinceSync;
     /** A stitched request run at a client's Flush failed: the client's messages are skipped until its Sync. */
     private boolean skippingUntilSync;
+    /** The client shut down its writing side: once everything it sent is answered, the session ends. */
+    private boolean inputShutdown;
 
     ClientRelay(ClientConnection client, Route route, ShardLogin login) {
         this.client = client;
@@ -82,7 +86,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     }
 
     /** The backend has the client's settings: the client is logged in, and what it pipelined goes through. */
-    void start(ArrayDeque<Frame> pipelined) {
+    void start(ArrayDeque<Frame> pipelined, boolean inputShutdown) {
+        this.inputShutdown = inputShutdown;
         started = true;
         reported.putAll(backend.parameters());
         issuedKey = client.context().cancels().issue(this, client.startup().usesLongCancelKeys() ? 32 : 4);
@@ -164,13 +169,47 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         return routing != RpcRouter.Routing.PASS;
     }
 
+    /**
+     * Relays what waited (behind a login or a stitched request). Called from backend events, so a client's
+     * malformed message found here is reported as the client's failure, not the backend's.
+     */
     private void relayPending() {
-        while (stitched == null && !client.isClosed() && !pending.isEmpty()) {
-            relayToBackend(pending.poll());
+        try {
+            while (stitched == null && !client.isClosed() && !pending.isEmpty()) {
+                relayToBackend(pending.poll());
+            }
+        } catch (RuntimeException e) {
+            ClientGuard.fail(client, e);
+            return;
         }
         if (!client.isClosed()) {
             backend.flush();
-            resumeReading();
+            if (inputShutdown && stitched == null && pending.isEmpty()) {
+                backend.whenAnswered(client::close);
+            } else {
+                resumeReading();
+            }
+        }
+    }
+
+    /**
+     * A half-closed client (it shut down its writing side after its last request) still gets every answer, as
+     * from PostgreSQL; the session ends once they are all sent.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof ChannelInputShutdownEvent) {
+            inputShutdown();
+        } else {
+            super.userEventTriggered(ctx, event);
+        }
+    }
+
+    private void inputShutdown() {
+        inputShutdown = true;
+        if (stitched == null && pending.isEmpty()) {
+            backend.flush();
+            backend.whenAnswered(client::close);
         }
     }
 
@@ -315,11 +354,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             }
             String describe = backend.connection().describe();
             backendSentFatal = true; // the backend's state is unknown: it is closed, not reused
-            client.fatal(cause instanceof PgException pg && SqlState.PROTOCOL_VIOLATION.equals(pg.sqlState())
-                    ? PgException.fatal(SqlState.PROTOCOL_VIOLATION, describe + " sent an invalid message: "
+            Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            client.fatal(root instanceof PgException pg && SqlState.PROTOCOL_VIOLATION.equals(pg.sqlState())
+                    ? PgException.fatal(SqlState.PROTOCOL_VIOLATION, describe + " broke the protocol: "
                             + pg.getMessage())
                     : PgException.fatal(SqlState.CONNECTION_FAILURE, "server connection to " + describe
-                            + " failed: " + cause.getMessage()));
+                            + " failed: " + root.getMessage()));
         }
 
         // StitchedRequest.Session

@@ -2,6 +2,7 @@ package io.pgstitch.proxy.frontend;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
@@ -10,7 +11,7 @@ import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.frontend.Query;
-import io.pgstitch.proxy.auth.BackendIdentity;
+import io.pgstitch.proxy.auth.ShardLogins;
 import io.pgstitch.proxy.auth.LoginExchange;
 import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.SetConfigQuery;
@@ -41,6 +42,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
     private ClientRelay relay;
     private PgException settingsFailed;
+    private boolean inputShutdown;
 
     ConnectStage(ClientConnection client, LoginExchange login) {
         this.client = client;
@@ -54,7 +56,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         Route route = client.context().routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
-        ShardLogin shardLogin = BackendIdentity.resolve(route, client.startup().user(), login);
+        ShardLogin shardLogin = ShardLogins.resolve(route, client.startup().user(), login);
         log.debug("{} database {} user {} ({}) -> {} ({}) as {}", client.channel().remoteAddress(), databaseId,
                 client.startup().user(), login.mechanism(), route.shard().name(), route.matchedBy(), shardLogin.user());
         relay = new ClientRelay(client, route, shardLogin);
@@ -75,6 +77,16 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
                     "more than " + MAX_PENDING_FRAMES + " messages sent before login completed");
         }
         pending.add(frame);
+    }
+
+    /** A client that half-closes behind its first queries still gets their answers from the relay. */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof ChannelInputShutdownEvent) {
+            inputShutdown = true;
+        } else {
+            super.userEventTriggered(ctx, event);
+        }
     }
 
     private void acquired(Future<PooledBackend> acquired) {
@@ -124,7 +136,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         }
         client.onClose(relay::released);
         client.channel().pipeline().replace(this, ClientRelay.NAME, relay);
-        relay.start(pending);
+        relay.start(pending, inputShutdown);
     }
 
     /** The client left before the relay took over. */

@@ -103,7 +103,7 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
         }
         timeout.cancel(false);
         if (clean) {
-            ctx.pipeline().remove(this);
+            ctx.pipeline().replace(this, IdleBackend.NAME, IdleBackend.INSTANCE);
             done.trySuccess(null);
         } else {
             done.tryFailure(new IllegalStateException("backend could not be reset"));

@@ -185,6 +185,8 @@ public final class BackendPool {
         ChannelPipeline pipeline = backend.connection().channel().pipeline();
         if (pipeline.get(PooledBackend.SESSION_HANDLER) != null) {
             pipeline.replace(PooledBackend.SESSION_HANDLER, "cleanup", cleanup);
+        } else if (pipeline.get(IdleBackend.NAME) != null) { // handed out, never used
+            pipeline.replace(IdleBackend.NAME, "cleanup", cleanup);
         } else {
             pipeline.addLast("cleanup", cleanup);
         }

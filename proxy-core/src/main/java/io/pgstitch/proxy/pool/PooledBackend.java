@@ -43,6 +43,19 @@ public final class PooledBackend {
         parameters.put(status.name(), status.value());
     }
 
+    /**
+     * Gives the backend to a session: {@code handler} takes the place of the idle handler (in one step, so no
+     * frame falls between the two), or is added after the login for a new connection.
+     */
+    public void attach(io.netty.channel.ChannelHandler handler) {
+        io.netty.channel.ChannelPipeline pipeline = connection.channel().pipeline();
+        if (pipeline.get(IdleBackend.NAME) != null) {
+            pipeline.replace(IdleBackend.NAME, SESSION_HANDLER, handler);
+        } else {
+            pipeline.addLast(SESSION_HANDLER, handler);
+        }
+    }
+
     /** Hands back a backend that was never used (its client left while it was on its way). */
     public void giveBackUnused() {
         pool.release(this, BackendPool.Release.CLEAN, 0, null);

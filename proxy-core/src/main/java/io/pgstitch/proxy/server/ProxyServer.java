@@ -20,6 +20,8 @@ import io.pgstitch.conf.ListenTlsMode;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.conf.RoutingTable;
+import io.pgstitch.conf.UserSecret;
+import io.pgstitch.proxy.auth.AuthQuery;
 import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
@@ -37,6 +39,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -62,6 +66,7 @@ public final class ProxyServer implements AutoCloseable {
     private final BackendPools pools;
     private final ClientLimits limits;
     private final ClientAuthenticator authenticator;
+    private final AuthQuery authQuery;
     private final ClientTls tls;
     /** The one thread that looks at files (certificates, users file), so no event loop ever does. */
     private final ScheduledExecutorService fileWatch = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -76,11 +81,12 @@ public final class ProxyServer implements AutoCloseable {
         this.config = new AtomicReference<>(initial);
         this.routes = new AtomicReference<>(RoutingTable.of(initial));
         this.rpc = new AtomicReference<>(RpcSettings.of(initial.rpc()));
-        this.authenticator = authenticator(() -> config.get().auth(), meters);
+        this.authQuery = new AuthQuery(initial);
+        this.authenticator = authenticator(() -> config.get().auth(), meters, this::lookUp);
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
         BackendConnector connector = new BackendConnector(transport.clientChannel());
-        this.pools = new BackendPools(connector, workerGroup, shard -> 90, new PoolMeters(meters));
+        this.pools = new BackendPools(connector, workerGroup, ShardConfig::maxConnections, new PoolMeters(meters));
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         this.tls = clientTls(initial.listen().tls());
@@ -94,6 +100,8 @@ public final class ProxyServer implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                // a client that shuts down its writing side after a query still gets the answer, as from PostgreSQL
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -148,9 +156,17 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private static ClientAuthenticator authenticator(Supplier<AuthConfig> auth, MeterRegistry meters) {
+    /** auth_query for a user missing from the users file, on the shard its database ID routes to. */
+    private CompletableFuture<Optional<UserSecret>> lookUp(String databaseId, String user) {
+        return routes.get().route(databaseId)
+                .map(route -> authQuery.lookup(route.shard(), route.backendDatabase(), user))
+                .orElseGet(() -> CompletableFuture.completedFuture(Optional.empty()));
+    }
+
+    private static ClientAuthenticator authenticator(Supplier<AuthConfig> auth, MeterRegistry meters,
+                                                     ClientAuthenticator.UserLookup lookup) {
         try {
-            return new ClientAuthenticator(auth, meters);
+            return new ClientAuthenticator(auth, meters, lookup);
         } catch (ConfigException e) {
             throw new IllegalArgumentException("auth.users_file: " + String.join("; ", e.problems()), e);
         }
@@ -211,6 +227,7 @@ public final class ProxyServer implements AutoCloseable {
         routes.set(RoutingTable.of(next));
         rpc.set(RpcSettings.of(next.rpc()));
         authenticator.reconfigure(next.auth());
+        authQuery.reconfigure(next);
         if (!previous.listen().equals(next.listen())) {
             log.warn("listen settings changed; they take effect only after a restart");
         }
@@ -245,6 +262,7 @@ public final class ProxyServer implements AutoCloseable {
         serverChannel.close().awaitUninterruptibly();
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         pools.close();
+        authQuery.close();
         shutdownGroups();
     }
 

@@ -46,7 +46,8 @@ class LoginExchangeTest {
             """.formatted(ScramVerifier.fromPassword("alice-pw").encoded(), Md5Password.hash("bob", "bob-pw"));
 
     private LoginExchange start(AuthMethod method, String user, UsersSource.Users users, byte[] binding) {
-        return LoginExchange.start(method, user, users, MOCK_SECRET, binding, new SecureRandom(),
+        return LoginExchange.start(method, user, users == null ? LoginExchange.Known.NOBODY : users.known(user),
+                MOCK_SECRET, binding, new SecureRandom(),
                 (mechanism, outcome) -> counted.add(mechanism + " " + outcome));
     }
 

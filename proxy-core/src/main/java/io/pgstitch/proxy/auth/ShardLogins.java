@@ -1,7 +1,7 @@
 package io.pgstitch.proxy.auth;
 
+import io.pgstitch.conf.BackendIdentity;
 import io.pgstitch.conf.Route;
-import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.conf.UserSecret;
 import io.pgstitch.proxy.backend.ShardCredentials;
 import io.pgstitch.proxy.backend.ShardLogin;
@@ -9,24 +9,22 @@ import io.pgstitch.proxy.backend.ShardLogin;
 /**
  * Who a client reaches its shard as. By default the user it authenticated as, answering the shard with what
  * pgstitch knows of that user: the keys its SCRAM proof revealed (pass-through, when the users file or
- * auth_query holds the shard's own verifier), or the plaintext or md5 secret of the users file. A forced user
- * ({@code shards.NAME.user}/{@code password}) is an explicit choice: every client of that shard reaches it as that
- * role.
+ * auth_query holds the shard's own verifier), or the plaintext or md5 secret of the users file or auth_query. A
+ * forced user ({@code user}/{@code password} on the shard or the route) is an explicit choice: every client of it
+ * reaches the shard as that role.
  */
-public final class BackendIdentity {
+public final class ShardLogins {
 
-    private BackendIdentity() {
+    private ShardLogins() {
     }
 
     /**
      * @param login the client's finished login; its secret and SCRAM keys answer the shard for the client's user
      */
     public static ShardLogin resolve(Route route, String clientUser, LoginExchange login) {
-        ShardConfig shard = route.shard();
-        if (shard.user() != null) {
-            return new ShardLogin(shard.user(), shard.password() == null ? ShardCredentials.NONE
-                    : new ShardCredentials.Password(shard.password()),
-                    "shards." + shard.name() + ".password is not set");
+        if (route.identity() instanceof BackendIdentity.Forced forced) {
+            return new ShardLogin(forced.user(), forced.password() == null ? ShardCredentials.NONE
+                    : new ShardCredentials.Password(forced.password()), forced.origin() + ".password is not set");
         }
         ShardCredentials credentials = credentials(login);
         return new ShardLogin(clientUser, credentials, "pgstitch has " + credentials.describe() + " for that user "
