@@ -415,7 +415,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean routeElsewhere(Frame frame) {
         RpcRouter.Routing routing;
         try {
-            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")));
+            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")),
+                    reported.get("client_encoding"));
         } catch (RuntimeException e) {
             frame.release();
             throw e;
