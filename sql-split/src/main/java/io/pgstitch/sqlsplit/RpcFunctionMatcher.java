@@ -12,6 +12,7 @@ import java.util.Locale;
  */
 public final class RpcFunctionMatcher {
 
+    /** @param literalPrefix what every matching name starts with, up to a wildcard or a non-ASCII character */
     private record Pattern(String schema, String name, String literalPrefix) {
     }
 
@@ -22,8 +23,7 @@ public final class RpcFunctionMatcher {
             int dot = glob.lastIndexOf('.');
             String schema = dot < 0 ? null : normalize(glob.substring(0, dot));
             String name = normalize(glob.substring(dot + 1));
-            int wildcard = firstWildcard(name);
-            patterns.add(new Pattern(schema, name, name.substring(0, wildcard)));
+            patterns.add(new Pattern(schema, name, name.substring(0, literalAsciiPrefixLength(name))));
         }
     }
 
@@ -49,7 +49,8 @@ public final class RpcFunctionMatcher {
 
     /**
      * The fast path's question, without allocating: could the unquoted word {@code sql[start, end)} be the name
-     * of an RPC function? Case-insensitive; only the literal prefix of each pattern is compared.
+     * of an RPC function? Case-insensitive; only the literal prefix of each pattern is compared, and only its
+     * ASCII part, which reads the same in a Java string and in a client's bytes of any encoding.
      */
     boolean mayMatchWord(String sql, int start, int end) {
         for (Pattern pattern : patterns) {
@@ -68,9 +69,10 @@ public final class RpcFunctionMatcher {
         return part.toLowerCase(Locale.ROOT);
     }
 
-    private static int firstWildcard(String name) {
+    private static int literalAsciiPrefixLength(String name) {
         for (int i = 0; i < name.length(); i++) {
-            if (name.charAt(i) == '*' || name.charAt(i) == '?') {
+            char c = name.charAt(i);
+            if (c == '*' || c == '?' || c >= 0x80) {
                 return i;
             }
         }

@@ -6,7 +6,9 @@ package io.pgstitch.sqlsplit;
  * semicolons. Comments and whitespace produce no tokens. It never throws and never allocates: an unterminated
  * string, comment or dollar quote runs to the end of the text, and the server reports its own syntax error.
  *
- * <p>Offsets are Java {@code char} indexes (UTF-16 code units) into the text.
+ * <p>Offsets are {@code char} indexes into the text, which is either a Java string or a client's bytes, one
+ * char per byte (see {@link ClientEncoding}): every char from 0x80 up is an identifier character, as every
+ * byte from 0x80 up is in scan.l.
  */
 public final class SqlLexer {
 

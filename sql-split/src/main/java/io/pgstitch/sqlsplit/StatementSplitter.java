@@ -20,9 +20,13 @@ final class StatementSplitter {
     private StatementSplitter() {
     }
 
-    static List<Piece> split(String sql, boolean standardConformingStrings) {
+    /**
+     * @param sql    the text to lex: {@code source}, or its masked copy of the same length
+     * @param source the text as given, from which identifiers are decoded in {@code encoding}
+     */
+    static List<Piece> split(String sql, String source, ClientEncoding encoding, boolean standardConformingStrings) {
         List<Piece> pieces = new ArrayList<>();
-        State state = new State(sql);
+        State state = new State(sql, source, encoding);
         SqlLexer.scan(sql, standardConformingStrings, (type, start, end) -> {
             if (type == TokenType.SEMICOLON && state.parenDepth <= 0 && state.beginDepth <= 0) {
                 state.finish(pieces, end);
@@ -41,6 +45,8 @@ final class StatementSplitter {
 
     private static final class State {
         private final String sql;
+        private final String source;
+        private final ClientEncoding encoding;
         private int statementStart;
         private Tokens tokens;
         private int parenDepth;
@@ -49,8 +55,10 @@ final class StatementSplitter {
         private final char[] leading = new char[4];
         private int wordCount;
 
-        State(String sql) {
+        State(String sql, String source, ClientEncoding encoding) {
             this.sql = sql;
+            this.source = source;
+            this.encoding = encoding;
             reset(0);
         }
 
@@ -105,7 +113,7 @@ final class StatementSplitter {
                 next++;
             }
             statementStart = next;
-            tokens = new Tokens(sql);
+            tokens = new Tokens(sql, source, encoding);
             parenDepth = 0;
             beginDepth = 0;
             wordCount = 0;

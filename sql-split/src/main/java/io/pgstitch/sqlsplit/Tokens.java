@@ -5,17 +5,25 @@ import io.pgstitch.sqlsplit.SqlLexer.TokenType;
 import java.util.Arrays;
 import java.util.Locale;
 
-/** The tokens of one statement, in growable parallel arrays, with the helpers the classifier needs. */
+/**
+ * The tokens of one statement, in growable parallel arrays, with the helpers the classifier needs. Keywords
+ * are read from the text the lexer scanned; identifiers are decoded from the original text in its encoding.
+ */
 final class Tokens {
 
+    /** What the lexer scanned: the text, or its masked copy (see {@link ClientEncoding#lexable}). */
     private final String sql;
+    private final String source;
+    private final ClientEncoding encoding;
     private TokenType[] types = new TokenType[16];
     private int[] starts = new int[16];
     private int[] ends = new int[16];
     private int size;
 
-    Tokens(String sql) {
+    Tokens(String sql, String source, ClientEncoding encoding) {
         this.sql = sql;
+        this.source = source;
+        this.encoding = encoding;
     }
 
     void add(TokenType type, int start, int end) {
@@ -60,11 +68,11 @@ final class Tokens {
     /** An identifier as PostgreSQL resolves it: unquoted folded to lower case, quoted exact; else null. */
     String identifier(int i) {
         if (type(i) == TokenType.WORD) {
-            return sql.substring(starts[i], ends[i]).toLowerCase(Locale.ROOT);
+            return encoding.decode(source, starts[i], ends[i]).toLowerCase(Locale.ROOT);
         }
         if (type(i) == TokenType.QUOTED_IDENTIFIER && sql.charAt(starts[i]) == '"' && ends[i] - starts[i] >= 2
                 && sql.charAt(ends[i] - 1) == '"') {
-            return sql.substring(starts[i] + 1, ends[i] - 1).replace("\"\"", "\"");
+            return encoding.decode(source, starts[i] + 1, ends[i] - 1).replace("\"\"", "\"");
         }
         return null;
     }

@@ -11,12 +11,15 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The cost the splitter adds to every Query: the fast path on pgbench's statements (no RPC candidate, so no
- * JSqlParser), and whole-text analysis of a 100 KB migration script. Run with scripts/bench-lexer.sh.
+ * JSqlParser), as Java strings and as the bytes the proxy gets, and whole-text analysis of a 100 KB migration
+ * script. Run with scripts/bench-lexer.sh.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -31,6 +34,13 @@ public class LexerBenchmark {
     /** pgbench's TPC-B update, padded with a comment to 100 bytes. */
     static final String STATEMENT_100_BYTES =
             "UPDATE pgbench_accounts SET abalance = abalance + -4120 WHERE aid = 48213; /* 100 bytes padding */";
+
+    /** pgbench -S's statement as a client sends it. */
+    static final byte[] PGBENCH_SELECT_BYTES = PGBENCH_SELECT.getBytes(StandardCharsets.UTF_8);
+    /** A short SJIS statement with a non-ASCII literal (71 bytes): the one case that copies the text. */
+    static final byte[] SJIS_STATEMENT_BYTES = "SELECT abalance FROM pgbench_accounts WHERE name = '予約' AND aid = 1;"
+            .getBytes(Charset.forName("windows-31j"));
+    private static final ClientEncoding SJIS = ClientEncoding.of("SJIS");
 
     private QueryAnalyzer analyzer;
     private String migration;
@@ -60,6 +70,24 @@ public class LexerBenchmark {
     @Benchmark
     public boolean fastPath100ByteStatement() {
         return analyzer.mayContainRpcCall(STATEMENT_100_BYTES);
+    }
+
+    /** What the proxy did before it kept the client's bytes: decode as UTF-8, then the fast path. */
+    @Benchmark
+    public boolean fastPathPgbenchSelectDecodedAsUtf8() {
+        return analyzer.mayContainRpcCall(new String(PGBENCH_SELECT_BYTES, StandardCharsets.UTF_8));
+    }
+
+    /** What the proxy does: the bytes one char per byte, then the fast path in the session's encoding. */
+    @Benchmark
+    public boolean fastPathPgbenchSelectAsBytes() {
+        return analyzer.mayContainRpcCall(new String(PGBENCH_SELECT_BYTES, StandardCharsets.ISO_8859_1),
+                ClientEncoding.UTF8, true);
+    }
+
+    @Benchmark
+    public boolean fastPathSjisStatementAsBytes() {
+        return analyzer.mayContainRpcCall(new String(SJIS_STATEMENT_BYTES, StandardCharsets.ISO_8859_1), SJIS, true);
     }
 
     @Benchmark

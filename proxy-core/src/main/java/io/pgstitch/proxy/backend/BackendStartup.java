@@ -140,7 +140,9 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
             scram.verifyServerFinal(last.data());
             scramVerified = true;
         } else {
-            throw refused("asks for an authentication method pgstitch does not support: " + request);
+            throw refused("asks for an authentication method pgstitch does not support: " + (request
+                    instanceof io.pgstitch.protocol.backend.AuthenticationUnsupported unsupported
+                    ? "code " + unsupported.code() : request.getClass().getSimpleName()));
         }
     }
 

@@ -148,7 +148,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean routeElsewhere(Frame frame) {
         RpcRouter.Routing routing;
         try {
-            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")));
+            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")),
+                    reported.get("client_encoding"));
         } catch (RuntimeException e) {
             frame.release();
             throw e;

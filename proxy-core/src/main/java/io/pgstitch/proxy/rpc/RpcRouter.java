@@ -2,22 +2,27 @@ package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.pgstitch.protocol.Buffers;
+import io.netty.buffer.ByteBufUtil;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.frontend.Bind;
+import io.pgstitch.protocol.Buffers;
 import io.pgstitch.protocol.frontend.Close;
 import io.pgstitch.protocol.frontend.Describe;
 import io.pgstitch.protocol.frontend.Execute;
 import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
+import io.pgstitch.sqlsplit.ClientEncoding;
 import io.pgstitch.sqlsplit.QueryAnalysis;
 import io.pgstitch.sqlsplit.Segment;
 import io.pgstitch.sqlsplit.SplitMode;
 import io.pgstitch.sqlsplit.SqlStatement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,11 +40,20 @@ import java.util.Objects;
  * into segments exactly like a multi-statement Query: runs of other messages stay on the session backend,
  * each RPC Execute (with its Parse, Bind, Describe) runs on an RPC connection, and every segment ends with a
  * Sync of the proxy's; a Flush in a held batch runs what is held so far at once, the same way (without the
- * client's ReadyForQuery, which its Sync gets later). RPC statements live only here: their Parse is replayed
- * on the RPC connection under the unnamed statement, so nothing is left behind on a pooled connection.
- * Messages of the batch that passed before the first RPC message form a segment of their own.
+ * client's ReadyForQuery, which its Sync gets later). RPC statements live only here: the client's Parse, kept
+ * as it came, is replayed on each RPC connection that binds the statement, under the client's own name, so
+ * that PostgreSQL's errors name the statement the client knows; the connection's reset when it goes back to
+ * its pool ({@code DISCARD ALL}) drops it before the connection serves another call. Messages of the batch
+ * that passed before the first RPC message form a segment of their own.
+ *
+ * <p>Texts and names are the client's bytes, in its {@code client_encoding}: the router reads them one char
+ * per byte (ISO-8859-1), the analyzer lexes them as bytes in that encoding, and a segment is a slice of the
+ * original bytes. Nothing is re-encoded, and PostgreSQL alone judges whether the bytes are valid. In a session
+ * whose encoding pgstitch does not know, Query and Parse texts go to the session backend untouched.
  */
 public final class RpcRouter {
+
+    private static final Logger log = LoggerFactory.getLogger(RpcRouter.class);
 
     /** What became of a client message. */
     public enum Routing {
@@ -56,7 +70,8 @@ public final class RpcRouter {
 
     private enum Target { SESSION, RPC }
 
-    private record RpcStatement(Parse parse, String function) {
+    /** @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection */
+    private record RpcStatement(String name, byte[] parseMessage, String function) {
     }
 
     /**
@@ -81,6 +96,10 @@ public final class RpcRouter {
     private List<StitchStep> plan;
     /** Whether the plan answers a client's Sync or Query with a ReadyForQuery (not so for one run at a Flush). */
     private boolean planAnswersSync;
+    /** The session's client_encoding as last reported, and what it means to the analyzer (null: unknown). */
+    private String encodingName;
+    private ClientEncoding encoding;
+    private boolean toldEncodingUnknown;
 
     public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
@@ -92,8 +111,10 @@ public final class RpcRouter {
      * {@code frame}; otherwise the router has taken it.
      *
      * @param standardConformingStrings the session's setting, which decides how backslashes in strings lex
+     * @param clientEncoding            the session's client_encoding as reported (e.g. {@code UTF8},
+     *                                  {@code LATIN1}), which decides how its bytes lex
      */
-    public Routing route(Frame frame, boolean standardConformingStrings) {
+    public Routing route(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         byte type = frame.type();
         if (rpcStatements.isEmpty() && rpcPortals.isEmpty()
                 && (type == Bind.TYPE || type == Describe.TYPE || type == Execute.TYPE || type == Close.TYPE)) {
@@ -101,12 +122,12 @@ public final class RpcRouter {
             return session(frame, type == Execute.TYPE);
         }
         return switch (type) {
-            case Query.TYPE -> query(frame, standardConformingStrings);
+            case Query.TYPE -> query(frame, standardConformingStrings, clientEncoding);
             case Parse.TYPE -> {
-                Parse parse = Parse.decode(frame.body());
-                String function = rpcFunction(parse.query(), standardConformingStrings);
+                Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
+                String function = rpcFunction(parse.query(), standardConformingStrings, clientEncoding);
                 if (function != null) {
-                    RpcStatement statement = new RpcStatement(parse, function);
+                    RpcStatement statement = new RpcStatement(parse.statement(), firstMessage(frame.content()), function);
                     rpcStatements.put(parse.statement(), statement);
                     yield hold(frame, Target.RPC, statement, false);
                 }
@@ -114,30 +135,33 @@ public final class RpcRouter {
                 yield session(frame, false);
             }
             case Bind.TYPE -> {
-                Bind bind = Bind.decodeNames(frame.body());
-                RpcStatement statement = rpcStatements.get(bind.statement());
+                Bind.decodeNames(frame.body()); // checks the layout; the names are read below, byte for byte
+                String portal = name(frame.body(), 0);
+                RpcStatement statement = rpcStatements.get(name(frame.body(), portal.length() + 1));
                 if (statement != null) {
-                    rpcPortals.put(bind.portal(), statement);
+                    rpcPortals.put(portal, statement);
                     yield hold(frame, Target.RPC, statement, false);
                 }
-                rpcPortals.remove(bind.portal());
+                rpcPortals.remove(portal);
                 yield session(frame, false);
             }
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(frame.body());
                 RpcStatement statement = (describe.target() == Describe.Target.PORTAL ? rpcPortals : rpcStatements)
-                        .get(describe.name());
+                        .get(name(frame.body(), 1));
                 yield statement != null ? hold(frame, Target.RPC, statement, false) : session(frame, false);
             }
             case Execute.TYPE -> {
-                RpcStatement statement = rpcPortals.get(Execute.decode(frame.body()).portal());
+                Execute.decode(frame.body());
+                RpcStatement statement = rpcPortals.get(name(frame.body(), 0));
                 yield statement != null ? hold(frame, Target.RPC, statement, true) : session(frame, true);
             }
             case Close.TYPE -> {
                 // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
                 // a name it does not know, so the session backend can answer it.
                 Close close = Close.decode(frame.body());
-                (close.target() == Describe.Target.STATEMENT ? rpcStatements : rpcPortals).remove(close.name());
+                (close.target() == Describe.Target.STATEMENT ? rpcStatements : rpcPortals)
+                        .remove(name(frame.body(), 1));
                 yield session(frame, false);
             }
             case 'H' -> {
@@ -179,13 +203,17 @@ public final class RpcRouter {
         }
     }
 
-    private Routing query(Frame frame, boolean standardConformingStrings) {
+    private Routing query(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         if (held != null) {
             return hold(frame, Target.SESSION, null, false);
         }
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
-        String sql = Query.decode(frame.body()).sql();
-        List<StitchStep> steps = planQuery(sql, standardConformingStrings);
+        ClientEncoding encoding = encoding(clientEncoding);
+        if (encoding == null) {
+            return Routing.PASS;
+        }
+        String bytes = Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql();
+        List<StitchStep> steps = planQuery(bytes, encoding, standardConformingStrings);
         if (steps == null) {
             return Routing.PASS;
         }
@@ -195,13 +223,18 @@ public final class RpcRouter {
         return Routing.READY;
     }
 
-    /** The steps of a Query text, or null when it goes to the session backend untouched. */
-    private List<StitchStep> planQuery(String sql, boolean standardConformingStrings) {
+    /**
+     * The steps of a Query text, or null when it goes to the session backend untouched.
+     *
+     * @param bytes the text as the client's bytes, one char per byte
+     */
+    private List<StitchStep> planQuery(String bytes, ClientEncoding encoding, boolean standardConformingStrings) {
         SplitMode split = settings.split();
-        if (split != SplitMode.ALWAYS && !settings.analyzer().mayContainRpcCall(sql, standardConformingStrings)) {
+        if (split != SplitMode.ALWAYS
+                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null; // the fast path: no word that could name an RPC function
         }
-        QueryAnalysis analysis = settings.analyzer().analyze(sql, standardConformingStrings);
+        QueryAnalysis analysis = settings.analyzer().analyze(bytes, encoding, standardConformingStrings);
         List<SqlStatement> statements = analysis.statements();
         boolean cut = switch (split) {
             case RPC_ONLY -> analysis.hasRpcCall();
@@ -213,8 +246,10 @@ public final class RpcRouter {
         }
         List<StitchStep> steps = new ArrayList<>();
         for (Segment segment : analysis.segments(split)) {
-            List<ByteBuf> messages = List.of(new Query(segment.text(sql)).encode(alloc));
-            steps.add(segment.rpc() ? new StitchStep.OnRpc(firstCall(segment.statements()), messages, 0)
+            // a slice of the client's bytes, written back byte for byte
+            List<ByteBuf> messages = List.of(new Query(segment.text(bytes)).encodeWith(alloc,
+                    StandardCharsets.ISO_8859_1));
+            steps.add(segment.rpc() ? new StitchStep.OnRpc(firstCall(segment.statements()), messages, 0, 0)
                     : new StitchStep.OnSession(messages));
         }
         return steps;
@@ -224,13 +259,46 @@ public final class RpcRouter {
         return statements.stream().flatMap(statement -> statement.rpcCalls().stream()).findFirst().orElseThrow();
     }
 
-    /** The RPC function a prepared statement's query calls, or null. */
-    private String rpcFunction(String sql, boolean standardConformingStrings) {
-        if (!settings.analyzer().mayContainRpcCall(sql, standardConformingStrings)) {
+    /** The RPC function a prepared statement's query (the client's bytes, one char per byte) calls, or null. */
+    private String rpcFunction(String bytes, boolean standardConformingStrings, String clientEncoding) {
+        ClientEncoding encoding = encoding(clientEncoding);
+        if (encoding == null || !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null;
         }
-        List<SqlStatement> statements = settings.analyzer().analyze(sql, standardConformingStrings).statements();
+        List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
+                .statements();
         return statements.stream().anyMatch(SqlStatement::hasRpcCall) ? firstCall(statements) : null;
+    }
+
+    /**
+     * What the session's client_encoding means to the analyzer, or null when pgstitch does not know it: the
+     * session's texts then go to its backend untouched, which is said once per session.
+     */
+    private ClientEncoding encoding(String name) {
+        if (!Objects.equals(name, encodingName)) {
+            encodingName = name;
+            encoding = ClientEncoding.of(name);
+            if (encoding == null && !toldEncodingUnknown) {
+                toldEncodingUnknown = true;
+                log.info("client_encoding {} is unknown to pgstitch: this session's queries go to its backend"
+                        + " untouched, RPC calls included", name);
+            }
+        }
+        return encoding;
+    }
+
+    /** A copy of the first message of {@code content} (a Parse frame), to replay later. */
+    private static byte[] firstMessage(ByteBuf content) {
+        return ByteBufUtil.getBytes(content, content.readerIndex(), 1 + content.getInt(content.readerIndex() + 1));
+    }
+
+    /**
+     * The NUL-terminated name at {@code index} of {@code body} (whose layout was checked), one char per byte:
+     * names compare byte for byte, as PostgreSQL compares them, whatever the encoding.
+     */
+    private static String name(ByteBuf body, int index) {
+        int end = body.indexOf(index, body.writerIndex(), (byte) 0);
+        return body.toString(index, end - index, StandardCharsets.ISO_8859_1);
     }
 
     /** A message for the session backend: forwarded, unless the batch is held (or must be, for split: always). */
@@ -316,50 +384,31 @@ public final class RpcRouter {
             messages.add(Sync.INSTANCE.encode(alloc));
             return new StitchStep.OnSession(messages);
         }
-        // One RPC statement per segment, run as the unnamed statement on the RPC connection.
+        // One RPC statement per segment, prepared under the client's own name: its messages pass as they came.
         RpcStatement statement = segment.get(0).statement();
         int injected = 0;
         if (segment.get(0).message().getByte(segment.get(0).message().readerIndex()) != Parse.TYPE) {
-            messages.add(unnamed(statement.parse()).encode(alloc));
+            messages.add(alloc.buffer(statement.parseMessage().length).writeBytes(statement.parseMessage()));
             injected = 1;
         }
-        for (Held message : segment) {
-            messages.add(renameStatement(message.message()));
+        segment.forEach(message -> messages.add(message.message()));
+        int closes = 0;
+        if (!statement.name().isEmpty()) { // nothing of the client's stays behind on a pooled connection
+            messages.add(closeStatement(statement.name()));
+            closes = 1;
         }
         messages.add(Sync.INSTANCE.encode(alloc));
-        return new StitchStep.OnRpc(statement.function(), messages, injected);
+        return new StitchStep.OnRpc(statement.function(), messages, injected, closes);
     }
 
-    private static Parse unnamed(Parse parse) {
-        return new Parse("", parse.query(), parse.parameterTypes());
-    }
-
-    /** Parse, Bind and Describe of a statement, re-encoded to name the unnamed statement; takes {@code message}. */
-    private ByteBuf renameStatement(ByteBuf message) {
-        ByteBuf body = message.slice(message.readerIndex() + 5, message.getInt(message.readerIndex() + 1) - 4);
-        ByteBuf renamed = switch (message.getByte(message.readerIndex())) {
-            case Parse.TYPE -> unnamed(Parse.decode(body)).encode(alloc);
-            case Describe.TYPE -> {
-                Describe describe = Describe.decode(body);
-                yield describe.target() == Describe.Target.STATEMENT
-                        ? new Describe(Describe.Target.STATEMENT, "").encode(alloc) : null;
-            }
-            case Bind.TYPE -> {
-                ByteBuf out = alloc.buffer(body.readableBytes() + 5);
-                int length = Buffers.beginMessage(out, Bind.TYPE);
-                Buffers.writeCString(out, Buffers.readCString(body, "Bind portal name"));
-                Buffers.readCString(body, "Bind statement name");
-                out.writeByte(0);
-                out.writeBytes(body);
-                Buffers.endMessage(out, length);
-                yield out;
-            }
-            default -> null;
-        };
-        if (renamed == null) {
-            return message;
-        }
-        message.release();
-        return renamed;
+    /** Close of a statement whose name is the client's bytes (held one char per byte), sent back as they came. */
+    private ByteBuf closeStatement(String name) {
+        ByteBuf out = alloc.buffer(name.length() + 7);
+        int length = Buffers.beginMessage(out, Close.TYPE);
+        out.writeByte('S');
+        out.writeCharSequence(name, StandardCharsets.ISO_8859_1);
+        out.writeByte(0);
+        Buffers.endMessage(out, length);
+        return out;
     }
 }

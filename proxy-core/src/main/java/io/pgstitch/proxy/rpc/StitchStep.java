@@ -37,7 +37,10 @@ public sealed interface StitchStep {
      * @param function       the RPC function called, named in errors
      * @param injectedParses how many Parse messages at the start the proxy replays for statements the client
      *                       prepared earlier: their ParseComplete is not the client's to see
+     * @param injectedCloses how many Close messages at the end the proxy adds so that the client's statement
+     *                       does not stay on the pooled connection: their CloseComplete is not the client's either
      */
-    record OnRpc(String function, List<ByteBuf> messages, int injectedParses) implements StitchStep {
+    record OnRpc(String function, List<ByteBuf> messages, int injectedParses, int injectedCloses)
+            implements StitchStep {
     }
 }

@@ -118,6 +118,7 @@ public final class StitchedRequest implements BackendListener {
     private String searchPath;
     private BackendLease rpcBackend;
     private int parsesToSwallow;
+    private int closesToSwallow;
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
 
@@ -277,6 +278,7 @@ public final class StitchedRequest implements BackendListener {
             rpcBackend.send(new Query(preamble).encode(session.alloc()), this::preambleFrame);
         }
         parsesToSwallow = call.injectedParses();
+        closesToSwallow = call.injectedCloses();
         callSent = true;
         send(rpcBackend, call.messages(), this::rpcFrame);
     }
@@ -320,6 +322,9 @@ public final class StitchedRequest implements BackendListener {
             next();
         } else if (type == '1' && parsesToSwallow > 0) {
             parsesToSwallow--; // the ParseComplete of a Parse the proxy replayed
+            frame.release();
+        } else if (type == '3' && closesToSwallow > 0) {
+            closesToSwallow--; // the CloseComplete of the proxy's own Close, last before the Sync
             frame.release();
         } else if (type == ErrorResponse.TYPE) {
             failed = true;

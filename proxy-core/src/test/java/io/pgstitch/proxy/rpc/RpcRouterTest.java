@@ -1,7 +1,11 @@
 package io.pgstitch.proxy.rpc;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.pgstitch.conf.RpcConfig;
 import io.pgstitch.conf.RpcInTransaction;
@@ -17,7 +21,10 @@ import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.rpc.RpcRouter.Routing;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,19 +54,59 @@ class RpcRouterTest {
         return new Frame(out);
     }
 
-    /** Bind with no parameters and no result formats: the part the router reads is the two names. */
+    /**
+     * Bind with no parameters and no result formats: the part the router reads is the two names, written one
+     * byte per char (so "caf\u00e9" is LATIN1's café).
+     */
     private static Frame bind(String portal, String statement) {
         ByteBuf out = Unpooled.buffer();
         int length = Buffers.beginMessage(out, 'B');
-        Buffers.writeCString(out, portal);
-        Buffers.writeCString(out, statement);
+        out.writeCharSequence(portal, StandardCharsets.ISO_8859_1);
+        out.writeByte(0);
+        out.writeCharSequence(statement, StandardCharsets.ISO_8859_1);
+        out.writeByte(0);
         out.writeShort(0).writeShort(0).writeShort(0);
         Buffers.endMessage(out, length);
         return new Frame(out);
     }
 
+    /** A Query whose text is {@code sql} encoded in {@code charset}, as a client of that encoding sends it. */
+    private static Frame query(String sql, Charset charset) {
+        return frame(new Query(new String(sql.getBytes(charset), StandardCharsets.ISO_8859_1)),
+                StandardCharsets.ISO_8859_1);
+    }
+
+    /** {@code message} with its strings written one byte per char. */
+    private static Frame frame(Query message, Charset charset) {
+        ByteBuf out = Unpooled.buffer();
+        message.encodeWith(out, charset);
+        return new Frame(out);
+    }
+
+    private static Frame frame(Parse message, Charset charset) {
+        ByteBuf out = Unpooled.buffer();
+        message.encodeWith(out, charset);
+        return new Frame(out);
+    }
+
+    private static String hex(Frame frame) {
+        return ByteBufUtil.hexDump(frame.content());
+    }
+
+    /** The Query message a client of {@code charset} sends for {@code sql}, as hex. */
+    private static String queryHex(String sql, Charset charset) {
+        Frame frame = query(sql, charset);
+        String hex = hex(frame);
+        frame.release();
+        return hex;
+    }
+
     private Routing route(RpcRouter router, Frame frame) {
-        Routing routing = router.route(frame, true);
+        return route(router, frame, "UTF8");
+    }
+
+    private Routing route(RpcRouter router, Frame frame, String clientEncoding) {
+        Routing routing = router.route(frame, true, clientEncoding);
         if (routing == Routing.PASS) {
             passed.add(frame);
         }
@@ -84,6 +131,7 @@ class RpcRouterTest {
                 case 'Q' -> "Q[" + Query.decode(body).sql() + "]";
                 case 'P' -> "P[" + Parse.decode(body).statement() + "]";
                 case 'B' -> "B[" + io.pgstitch.protocol.frontend.Bind.decodeNames(body).statement() + "]";
+                case 'D' -> "D[" + Describe.decode(body).name() + "]";
                 default -> String.valueOf(type);
             });
         }
@@ -144,7 +192,7 @@ class RpcRouterTest {
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         assertThat(plan(router)).map(RpcRouterTest::describe).containsExactly(
                 "session! S", // ends the INSERT forwarded before the batch was held, even if it failed
-                "rpc(iasql_apply, injected 0) P[] B[] D E S",
+                "rpc(iasql_apply, injected 0) P[] B[] D[] E S",
                 "session P[] B[] E S");
         assertThat(route(router, frame(Sync.INSTANCE))).as("nothing held any more").isEqualTo(Routing.PASS);
     }
@@ -170,25 +218,120 @@ class RpcRouterTest {
     }
 
     @Test
-    void aNamedRpcStatementIsReplayedUnnamedEachTimeItIsBound() {
+    void aNamedRpcStatementIsReplayedUnderItsOwnNameEachTimeItIsBound() {
         RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
         route(router, frame(new Parse("S_1", "select * from iasql_install($1)", new int[] {25})));
         route(router, bind("", "S_1"));
         route(router, frame(new Execute("", 0)));
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
+        // under the client's name, so that PostgreSQL's errors (a Bind with the wrong parameter count) name it
         assertThat(plan(router)).map(RpcRouterTest::describe)
-                .containsExactly("rpc(iasql_install, injected 0) P[] B[] E S");
+                .containsExactly("rpc(iasql_install, injected 0) P[S_1] B[S_1] E C S");
 
         assertThat(route(router, bind("", "S_1"))).isEqualTo(Routing.HELD);
+        route(router, frame(new Describe(Describe.Target.STATEMENT, "S_1")));
         route(router, frame(new Execute("", 0)));
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         assertThat(plan(router)).map(RpcRouterTest::describe)
-                .containsExactly("rpc(iasql_install, injected 1) P[] B[] E S");
+                .containsExactly("rpc(iasql_install, injected 1) P[S_1] B[S_1] D[S_1] E C S");
 
         // Closed, then the name is reused for an ordinary statement: it goes to the session again.
         assertThat(route(router, frame(new io.pgstitch.protocol.frontend.Close(Describe.Target.STATEMENT, "S_1"))))
                 .isEqualTo(Routing.PASS);
         assertThat(route(router, frame(new Parse("S_1", "select 1", new int[0])))).isEqualTo(Routing.PASS);
         assertThat(route(router, bind("", "S_1"))).isEqualTo(Routing.PASS);
+    }
+
+    @Test
+    void aLatin1QueryIsCutIntoSlicesOfItsOwnBytes() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        Charset latin1 = StandardCharsets.ISO_8859_1;
+        assertThat(route(router, query("insert into enc values ('caf\u00e9'); select iasql_noop();", latin1),
+                "LATIN1")).isEqualTo(Routing.READY);
+        // not "caf\u00ef\u00bf\u00bd": 636166c3afc2bfc2bd was what PostgreSQL stored through pgstitch
+        assertThat(plan(router)).map(step -> ByteBufUtil.hexDump(step.messages().get(0))).containsExactly(
+                queryHex("insert into enc values ('caf\u00e9');", latin1), queryHex("select iasql_noop();", latin1));
+    }
+
+    @Test
+    void invalidUtf8ReachesPostgresqlAsItCameForItToRefuse() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        Charset latin1 = StandardCharsets.ISO_8859_1; // a lone 0xE9, which is not UTF-8
+        assertThat(route(router, query("insert into enc values ('caf\u00e9'); select iasql_noop();", latin1),
+                "UTF8")).isEqualTo(Routing.READY);
+        assertThat(ByteBufUtil.hexDump(plan(router).get(0).messages().get(0)))
+                .isEqualTo(queryHex("insert into enc values ('caf\u00e9');", latin1)).contains("636166e927");
+    }
+
+    @Test
+    void anSjisBackslashByteIsPartOfItsCharacterNotAnEscape() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        Charset sjis = Charset.forName("windows-31j"); // \u4e88 is 97 5C: read as a byte, 5C escapes the quote
+        assertThat(route(router, query("select E'\u4e88'; select iasql_apply()", sjis), "SJIS"))
+                .isEqualTo(Routing.READY);
+        assertThat(plan(router)).map(step -> ByteBufUtil.hexDump(step.messages().get(0))).containsExactly(
+                queryHex("select E'\u4e88';", sjis), queryHex("select iasql_apply()", sjis));
+    }
+
+    @Test
+    void anUnknownEncodingIsForwardedUntouchedAndSaidOncePerSession() {
+        Logger logger = (Logger) LoggerFactory.getLogger(RpcRouter.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+            assertThat(route(router, frame(new Query("select iasql_apply()")), "EBCDIC")).isEqualTo(Routing.PASS);
+            assertThat(route(router, frame(new Parse("", "select iasql_apply()", new int[0])), "EBCDIC"))
+                    .isEqualTo(Routing.PASS);
+            assertThat(route(router, frame(new Query("select iasql_apply(); select 1")), "EBCDIC"))
+                    .isEqualTo(Routing.PASS);
+            assertThat(logged.list).singleElement().satisfies(event -> assertThat(event.getFormattedMessage())
+                    .isEqualTo("client_encoding EBCDIC is unknown to pgstitch: this session's queries go to its"
+                            + " backend untouched, RPC calls included"));
+            assertThat(route(router, frame(new Query("select iasql_apply()")), "UTF8")).isEqualTo(Routing.READY);
+            plan(router);
+        } finally {
+            logger.detachAppender(logged);
+        }
+    }
+
+    @Test
+    void anRpcParseIsReplayedByteForByteUnderTheClientsName() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        Charset latin1 = StandardCharsets.ISO_8859_1;
+        Parse parse = new Parse("caf\u00e9", "select iasql_install('caf\u00e9')", new int[0]);
+        Frame parsed = frame(parse, latin1);
+        String parseHex = hex(parsed);
+        assertThat(route(router, parsed, "LATIN1")).isEqualTo(Routing.HELD);
+        route(router, bind("p\u00e9", "caf\u00e9"), "LATIN1");
+        route(router, frame(new Execute("p\u00e9", 0)), "LATIN1");
+        assertThat(route(router, frame(Sync.INSTANCE), "LATIN1")).isEqualTo(Routing.READY);
+        List<ByteBuf> first = plan(router).get(0).messages();
+        assertThat(ByteBufUtil.hexDump(first.get(0))).isEqualTo(parseHex);
+        assertThat(ByteBufUtil.hexDump(first.get(1))).contains("70e900" + "636166e900");
+
+        assertThat(route(router, bind("", "caf\u00e9"), "LATIN1")).as("names compare byte for byte")
+                .isEqualTo(Routing.HELD);
+        route(router, frame(new Execute("", 0)), "LATIN1");
+        route(router, frame(Sync.INSTANCE), "LATIN1");
+        StitchStep replay = plan(router).get(0);
+        assertThat(((StitchStep.OnRpc) replay).injectedParses()).isOne();
+        assertThat(ByteBufUtil.hexDump(replay.messages().get(0))).isEqualTo(parseHex);
+    }
+
+    @Test
+    void statementNamesThatDifferOnlyInNonUtf8BytesAreDifferentStatements() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        Charset latin1 = StandardCharsets.ISO_8859_1; // café and cafè: both "caf\ufffd" if read as UTF-8
+        route(router, frame(new Parse("caf\u00e9", "select iasql_apply()", new int[0]), latin1), "LATIN1");
+        assertThat(route(router, frame(Sync.INSTANCE), "LATIN1")).isEqualTo(Routing.READY);
+        plan(router);
+        assertThat(route(router, frame(new Parse("caf\u00e8", "select 1", new int[0]), latin1), "LATIN1"))
+                .isEqualTo(Routing.PASS);
+        assertThat(route(router, frame(Sync.INSTANCE), "LATIN1")).isEqualTo(Routing.PASS);
+        assertThat(route(router, bind("", "caf\u00e9"), "LATIN1")).isEqualTo(Routing.HELD);
+        route(router, frame(Sync.INSTANCE), "LATIN1");
+        plan(router);
     }
 }
