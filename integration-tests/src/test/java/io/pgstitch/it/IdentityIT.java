@@ -44,13 +44,14 @@ class IdentityIT {
         shard = LocalPostgres.builder(PostgresBinaries.resolve()).name("identity").password("super-pw")
                 .hostAuth("md5").start();
         shard.execute("postgres", """
+                SET password_encryption = 'scram-sha-256';
                 CREATE ROLE alice LOGIN PASSWORD 'alice-pw';
                 CREATE ROLE bob LOGIN PASSWORD 'bob-pw';
                 CREATE ROLE dave LOGIN PASSWORD 'dave-pw';
                 CREATE ROLE erin LOGIN PASSWORD '%s';
                 SET password_encryption = 'md5';
                 CREATE ROLE carol LOGIN PASSWORD 'carol-pw';
-                RESET password_encryption;
+                SET password_encryption = 'scram-sha-256';
                 CREATE ROLE lookup LOGIN PASSWORD 'lookup-pw';
                 """.formatted(SASLPREP_PASSWORD));
         shard.createDatabase("tenant_a");
