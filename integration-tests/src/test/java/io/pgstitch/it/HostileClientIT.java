@@ -107,6 +107,26 @@ class HostileClientIT {
         }
     }
 
+    /** Two Describes in a row are two messages (the decoder once coalesced them like DataRows). */
+    @Test
+    void twoDescribesOfAnRpcStatementGetTwoAnswers() throws Exception {
+        try (RawClient client = loggedIn()) {
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            batch.writeBytes(message('P', "s\0select iasql_noop()\0\0\0".getBytes(StandardCharsets.UTF_8)));
+            batch.writeBytes(message('D', "Ss\0".getBytes(StandardCharsets.UTF_8)));
+            batch.writeBytes(message('D', "Ss\0".getBytes(StandardCharsets.UTF_8)));
+            batch.writeBytes(message('S', new byte[0]));
+            client.send(batch.toByteArray());
+            StringBuilder types = new StringBuilder();
+            RawClient.Message answer;
+            do {
+                answer = client.read();
+                types.append(answer.type());
+            } while (answer.type() != 'Z');
+            assertThat(types.toString()).isEqualTo("1tTtTZ");
+        }
+    }
+
     @Test
     void aSecondGssEncRequestIsRefusedAsPostgreSqlDoes() throws Exception {
         try (RawClient client = RawClient.connect(proxy.port())) {

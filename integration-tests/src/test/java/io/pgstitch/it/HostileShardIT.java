@@ -34,6 +34,40 @@ class HostileShardIT {
                 Arguments.of("negative length", ByteBuffer.allocate(5).put((byte) 'D').putInt(-7).array()));
     }
 
+    /**
+     * A shard (or whoever answers in its place) that logs pgstitch in without asking for the password pgstitch
+     * has, or asks for a method require_auth does not allow, is refused before any password is sent.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("unwantedLogins")
+    void aShardThatSkipsOrDowngradesAuthenticationIsRefused(String what, String settings, byte[] login,
+                                                             String message) throws Exception {
+        try (FakeShard shard = new FakeShard(login, sql -> concat(FakeShard.oneRow(), FakeShard.readyForQuery('I')));
+             TestProxy proxy = TestProxy.start("""
+                     listen: { host: 127.0.0.1, port: 0 }
+                     shards:
+                       hostile: { host: 127.0.0.1, port: %d, user: app, password: secret %s }
+                     default_route: hostile
+                     """.formatted(shard.port(), settings))) {
+            assertThatThrownBy(() -> proxy.connect("postgres").close()).as(what)
+                    .isInstanceOfSatisfying(SQLException.class, e -> {
+                        assertThat(e.getSQLState()).isEqualTo("08001");
+                        assertThat(e.getMessage()).contains("shard \"hostile\"").contains(message);
+                    });
+        }
+    }
+
+    static Stream<Arguments> unwantedLogins() {
+        byte[] md5Request = message('R', ByteBuffer.allocate(8).putInt(5).putInt(0x01020304).array());
+        byte[] cleartextRequest = message('R', ByteBuffer.allocate(4).putInt(3).array());
+        return Stream.of(
+                Arguments.of("AuthenticationOk unasked", "", FakeShard.trustingLogin(), "method \"none\""),
+                Arguments.of("md5 where only SCRAM is allowed", ", require_auth: scram-sha-256", md5Request,
+                        "method \"md5\""),
+                Arguments.of("cleartext refused by !password", ", require_auth: \"!password\"", cleartextRequest,
+                        "method \"password\""));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("malformedAnswers")
     void aMalformedAnswerIsAFatalErrorNamingTheShard(String what, byte[] answer) throws Exception {
