@@ -2,8 +2,9 @@ package io.pgstitch.proxy.cli;
 
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
-import io.pgstitch.conf.ConfigWatcher;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pgstitch.conf.ProxyConfig;
+import io.pgstitch.proxy.server.ProxyRuntime;
 import io.pgstitch.proxy.server.ProxyServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,22 +51,16 @@ final class RunCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();
-        try (ProxyServer server = ProxyServer.start(loaded);
-             ConfigWatcher watcher = new ConfigWatcher(config, loaded, server::apply)) {
-            if (!noWatch) {
-                watcher.start();
-            }
-            Signals.onHangup(() -> {
-                log.info("SIGHUP: {}", watcher.reloadNow());
-                server.refreshFiles();
-            });
+        try (ProxyRuntime runtime = ProxyRuntime.start(config, loaded, !noWatch, new SimpleMeterRegistry())) {
+            ProxyServer server = runtime.server();
+            Signals.onHangup(() -> log.info("SIGHUP: {}", runtime.reload()));
             Signals.onTerminate(() -> {
                 if (signals.incrementAndGet() > 1) {
                     log.info("second signal: closing every session now");
                     stopped.countDown();
                     return;
                 }
-                Thread drain = new Thread(() -> drain(server, watcher.current(), stopped), "pgstitch-shutdown");
+                Thread drain = new Thread(() -> drain(server, runtime.config(), stopped), "pgstitch-shutdown");
                 drain.setDaemon(true);
                 drain.start();
             });

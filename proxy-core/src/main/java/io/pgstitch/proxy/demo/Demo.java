@@ -2,10 +2,11 @@ package io.pgstitch.proxy.demo;
 
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
-import io.pgstitch.conf.ConfigWatcher;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.proxy.postgres.LocalPostgres;
 import io.pgstitch.proxy.postgres.PostgresBinaries;
+import io.pgstitch.proxy.server.ProxyRuntime;
 import io.pgstitch.proxy.server.ProxyServer;
 
 import java.io.IOException;
@@ -55,9 +56,7 @@ public final class Demo implements AutoCloseable {
         Files.createDirectories(dir);
         Files.writeString(configFile, config(port, shard1.port(), shard2.port()));
         ProxyConfig config = ConfigLoader.load(configFile);
-        server = track(ProxyServer.start(config));
-        ConfigWatcher watcher = track(new ConfigWatcher(configFile, config, server::apply));
-        watcher.start();
+        server = track(ProxyRuntime.start(configFile, config, true, new SimpleMeterRegistry())).server();
     }
 
     private <T extends AutoCloseable> T track(T resource) {
