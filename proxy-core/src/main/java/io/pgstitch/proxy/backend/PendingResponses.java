@@ -132,6 +132,7 @@ final class PendingResponses {
         if (!requests.isEmpty()) {
             return BackendPool.Release.BUSY;
         }
-        return status == TransactionStatus.IDLE ? BackendPool.Release.CLEAN : BackendPool.Release.DIRTY;
+        // a client that left inside a transaction block (psycopg2's Terminate does): rolled back, then reused
+        return status == TransactionStatus.IDLE ? BackendPool.Release.CLEAN : BackendPool.Release.IN_TRANSACTION;
     }
 }

@@ -28,15 +28,19 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
     private final Promise<Void> done;
     private int pendingReadyForQuery;
     private boolean resetSent;
+    /** The previous client left inside a transaction block: ROLLBACK comes before the reset. */
+    private boolean inTransaction;
+    private boolean rollbackSent;
     private boolean failed;
     private ScheduledFuture<?> timeout;
 
     /**
      * @param pendingReadyForQuery ReadyForQuery messages still owed for the previous client's requests
      */
-    BackendCleanup(PooledBackend backend, int pendingReadyForQuery, Future<?> cancelInFlight, String resetQuery,
-                   long timeoutMillis, Promise<Void> done) {
+    BackendCleanup(PooledBackend backend, int pendingReadyForQuery, boolean inTransaction, Future<?> cancelInFlight,
+                   String resetQuery, long timeoutMillis, Promise<Void> done) {
         this.backend = backend;
+        this.inTransaction = inTransaction;
         this.pendingReadyForQuery = pendingReadyForQuery;
         this.cancelInFlight = cancelInFlight;
         this.resetQuery = resetQuery;
@@ -56,6 +60,12 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
         if (resetSent || done.isDone() || pendingReadyForQuery > 0 || !cancelInFlight.isDone()) {
             return;
         }
+        if (inTransaction) { // DISCARD ALL cannot run inside a transaction block: end it first
+            inTransaction = false;
+            rollbackSent = true;
+            ctx.writeAndFlush(new Query("ROLLBACK").encode(ctx.alloc()), ctx.voidPromise());
+            return;
+        }
         resetSent = true;
         ctx.writeAndFlush(new Query(resetQuery).encode(ctx.alloc()), ctx.voidPromise());
     }
@@ -72,9 +82,18 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
                 TransactionStatus status = ReadyForQuery.decode(frame.body()).status();
                 if (resetSent) {
                     finish(ctx, !failed && status == TransactionStatus.IDLE);
+                } else if (rollbackSent) {
+                    rollbackSent = false;
+                    if (failed || status != TransactionStatus.IDLE) {
+                        finish(ctx, false);
+                    } else {
+                        maybeReset(ctx);
+                    }
                 } else if (--pendingReadyForQuery == 0) {
                     if (status != TransactionStatus.IDLE) {
-                        finish(ctx, false);
+                        inTransaction = true; // the cancelled request left a transaction block open
+                        failed = false;
+                        maybeReset(ctx);
                     } else {
                         failed = false; // the cancelled query's own error is expected
                         maybeReset(ctx);

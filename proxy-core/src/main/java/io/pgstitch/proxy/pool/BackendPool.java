@@ -41,6 +41,8 @@ public final class BackendPool {
     public enum Release {
         /** Idle, no request outstanding: reset and reuse. */
         CLEAN,
+        /** Idle inside a transaction block its client left open: rolled back, then reset and reused. */
+        IN_TRANSACTION,
         /** Requests still running (a cancel was sent): wait for them, then reset and reuse if idle. */
         BUSY,
         /** In a transaction, mid-COPY, unsynced extended protocol, after a protocol error: close. */
@@ -171,17 +173,18 @@ public final class BackendPool {
             return;
         }
         Future<?> cancel = cancelInFlight == null ? backend.loop().newSucceededFuture(null) : cancelInFlight;
+        boolean rollback = release == Release.IN_TRANSACTION;
         if (backend.loop().inEventLoop()) {
-            cleanup(backend, pendingReadyForQuery, cancel);
+            cleanup(backend, pendingReadyForQuery, rollback, cancel);
         } else {
-            backend.loop().execute(() -> cleanup(backend, pendingReadyForQuery, cancel));
+            backend.loop().execute(() -> cleanup(backend, pendingReadyForQuery, rollback, cancel));
         }
     }
 
-    private void cleanup(PooledBackend backend, int pendingReadyForQuery, Future<?> cancel) {
+    private void cleanup(PooledBackend backend, int pendingReadyForQuery, boolean rollback, Future<?> cancel) {
         Promise<Void> done = backend.loop().newPromise();
-        BackendCleanup cleanup = new BackendCleanup(backend, pendingReadyForQuery, cancel, config.resetQuery(),
-                CLEANUP_TIMEOUT_MILLIS, done);
+        BackendCleanup cleanup = new BackendCleanup(backend, pendingReadyForQuery, rollback, cancel,
+                config.resetQuery(), CLEANUP_TIMEOUT_MILLIS, done);
         ChannelPipeline pipeline = backend.connection().channel().pipeline();
         if (pipeline.get(PooledBackend.SESSION_HANDLER) != null) {
             pipeline.replace(PooledBackend.SESSION_HANDLER, "cleanup", cleanup);

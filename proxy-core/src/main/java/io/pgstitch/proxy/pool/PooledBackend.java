@@ -3,6 +3,7 @@ package io.pgstitch.proxy.pool;
 import io.netty.channel.EventLoop;
 import io.netty.buffer.ByteBuf;
 import io.pgstitch.protocol.backend.ParameterStatus;
+import io.pgstitch.protocol.frontend.Terminate;
 import io.pgstitch.proxy.backend.BackendConnection;
 
 import java.util.Map;
@@ -89,7 +90,18 @@ public final class PooledBackend {
         return connection.channel().isActive();
     }
 
+    /**
+     * Closes the connection with a Terminate first, as a client should (else the server logs "unexpected EOF on
+     * client connection"). A Terminate behind an unfinished message would be read as part of it; the server then
+     * sees a broken message and ends the connection anyway, which is all that is wanted here.
+     */
     void close() {
-        connection.channel().close();
+        io.netty.channel.Channel channel = connection.channel();
+        if (channel.isActive()) {
+            channel.writeAndFlush(Terminate.INSTANCE.encode(channel.alloc()))
+                    .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
     }
 }
