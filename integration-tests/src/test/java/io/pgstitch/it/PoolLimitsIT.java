@@ -106,4 +106,41 @@ class PoolLimitsIT {
             assertThat(first.isValid(2) && second.isValid(2)).isTrue();
         }
     }
+
+    /**
+     * shards.NAME.max_connections caps every pool of the shard together: a third database waits while two
+     * clients hold both connections, and gets one as soon as another pool's connection is idle (closed for it).
+     */
+    @Test
+    void theShardTotalCapsEveryPoolTogether(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        Tenants.create(cluster.shard(1), "capped_other", "capped_other", "shard1");
+        try (TestProxy proxy = TestProxy.start("""
+                listen: { host: 127.0.0.1, port: 0 }
+                shards:
+                  shard1: { host: 127.0.0.1, port: %d, user: postgres, max_connections: 2,
+                            pool: { size: 5, wait_timeout: 1s } }
+                routes:
+                  tenant_a: shard1
+                  capped_other: shard1
+                """.formatted(cluster.shard(1).port()))) {
+            Connection first = proxy.connect("tenant_a");
+            try (Connection second = proxy.connect("tenant_a")) {
+                assertThatThrownBy(() -> proxy.connect("capped_other").close())
+                        .isInstanceOfSatisfying(SQLException.class, e -> {
+                            assertThat(e.getSQLState()).isEqualTo("53300");
+                            assertThat(e.getMessage()).contains("shards.shard1.max_connections");
+                        });
+                assertThat(proxy.server().pools().shardConnections("shard1")).isEqualTo(2);
+            }
+            // second's connection is idle in tenant_a's pool now: capped_other's client closes it and goes on
+            try (Connection other = proxy.connect("capped_other");
+                 ResultSet rs = other.createStatement().executeQuery("select tenant from whoami")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("capped_other");
+                assertThat(proxy.server().pools().shardConnections("shard1")).isLessThanOrEqualTo(2);
+            }
+            first.close();
+        }
+    }
 }

@@ -58,6 +58,8 @@ class PoolSharingIT {
     private static Properties named(String applicationName) {
         Properties properties = new Properties();
         properties.setProperty("ApplicationName", applicationName);
+        // in the startup packet (PgJDBC sends it with a SET after login unless it may assume PostgreSQL 9.0+)
+        properties.setProperty("assumeMinServerVersion", "10");
         return properties;
     }
 

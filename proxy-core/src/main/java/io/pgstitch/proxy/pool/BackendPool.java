@@ -90,16 +90,18 @@ public final class BackendPool {
         Promise<PooledBackend> promise = loop.newPromise();
         List<PooledBackend> discarded = new ArrayList<>();
         PooledBackend reused;
-        boolean mayOpen;
+        boolean reserved = false; // a place in the pool, taken before asking the shard for a slot
         synchronized (this) {
             if (closed) {
                 return null;
             }
             lastLogin = login;
             reused = takeIdle(loop, discarded, false);
-            mayOpen = reused == null && open - discarded.size() < config.size();
             if (reused != null) {
                 inUse++;
+            } else if (open - discarded.size() < config.size()) {
+                open++;
+                reserved = true;
             }
         }
         discarded.forEach(this::closeCounted);
@@ -108,13 +110,15 @@ public final class BackendPool {
             meters.served(PoolMeters.Served.SAME_LOOP);
             return promise.setSuccess(reused);
         }
-        if (mayOpen && slots.tryTake(this)) {
-            synchronized (this) {
-                open++;
+        if (reserved) {
+            if (slots.tryTake(this)) {
+                meters.served(PoolMeters.Served.NEW);
+                openFor(loop, login, promise);
+                return promise;
             }
-            meters.served(PoolMeters.Served.NEW);
-            openFor(loop, login, promise);
-            return promise;
+            synchronized (this) {
+                open--; // the shard is full: wait like any client of a full pool
+            }
         }
         synchronized (this) {
             reused = takeIdle(loop, discarded, true);
@@ -204,6 +208,10 @@ public final class BackendPool {
     }
 
     private void returnToPool(PooledBackend backend) {
+        if (waiting() == 0 && slots.othersWaiting(this)) { // another pool of a full shard needs the slot more
+            closeCounted(backend);
+            return;
+        }
         Waiter waiter;
         synchronized (this) {
             waiter = waiters.poll();
@@ -273,8 +281,19 @@ public final class BackendPool {
     }
 
     private void waitTimedOut(Promise<PooledBackend> promise) {
+        int openNow;
         synchronized (this) {
             waiters.removeIf(waiter -> waiter.promise() == promise);
+            openNow = open;
+        }
+        if (openNow < config.size()) { // the pool had room: the shard's total was the limit
+            promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
+                    "%s could not get a connection: shard \"%s\" has all its %d connections open "
+                            + "(shards.%s.max_connections) and none was released within %d ms", key.describe(),
+                    key.shard().name(), slots.limit(), key.shard().name(), config.waitTimeout().toMillis()))
+                    .withHint("Raise shards." + key.shard().name() + ".max_connections (below the server's "
+                            + "max_connections), or lower the pool sizes of its databases."));
+            return;
         }
         promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
                 "%s is exhausted: all %d connections are in use and none was released within %d ms",

@@ -54,6 +54,16 @@ final class ShardSlots {
         }
     }
 
+    /** Whether a pool of the shard other than {@code pool} has clients waiting (for a slot, when the shard is full). */
+    boolean othersWaiting(BackendPool pool) {
+        for (BackendPool other : pools) {
+            if (other != pool && other.waiting() > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A connection of the shard was closed (or never opened): its slot goes to a pool that waits, if any. */
     void giveBack() {
         open.decrementAndGet();
