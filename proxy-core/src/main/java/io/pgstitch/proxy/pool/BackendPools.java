@@ -56,8 +56,9 @@ public final class BackendPools implements AutoCloseable {
     private BackendPool newPool(PoolKey key) {
         String shard = key.shard().name();
         Collection<BackendPool> ofShard = poolsOfShard.computeIfAbsent(shard, name -> ConcurrentHashMap.newKeySet());
-        ShardSlots shardSlots = slots.computeIfAbsent(shard,
-                name -> new ShardSlots(shardLimit.applyAsInt(key.shard()), ofShard));
+        int limit = shardLimit.applyAsInt(key.shard());
+        ShardSlots shardSlots = slots.computeIfAbsent(shard, name -> new ShardSlots(limit, ofShard));
+        shardSlots.limit(limit); // a reload's new pool brings the shard's max_connections in force
         BackendPool pool = new BackendPool(key, connector, shardSlots, meters);
         ofShard.add(pool);
         return pool;

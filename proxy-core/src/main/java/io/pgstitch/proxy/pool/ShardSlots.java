@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ShardSlots {
 
-    private final int limit;
+    /** Follows the configuration: the newest pool made for the shard brings the limit in force. */
+    private volatile int limit;
     private final AtomicInteger open = new AtomicInteger();
     private final Collection<BackendPool> pools;
 
@@ -23,6 +24,10 @@ final class ShardSlots {
 
     int limit() {
         return limit;
+    }
+
+    void limit(int limit) {
+        this.limit = limit;
     }
 
     int open() {
