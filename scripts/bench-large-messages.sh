@@ -3,8 +3,9 @@
 # (select repeat), a CopyData out (COPY TO STDOUT of one row), a Query (select 1 and a long comment) and a
 # CopyData in (COPY FROM STDIN of one row), each of 16 MiB to 1 GiB (1 GiB means PostgreSQL's largest,
 # 1 GiB - 4 KiB). For each: wall time directly and through pgstitch and their ratio, the proxy's CPU time
-# (utime + stime of its JVM, from /proc) and peak RSS (VmHWM, reset before each run through clear_refs), and
-# the select-1 latency of OTHERS other clients (one select 1 every 10 ms each) meanwhile, on the same path.
+# (utime + stime of its JVM, from /proc), how far its RSS peaked above where the run began (VmHWM, reset
+# through clear_refs, minus VmRSS at the start), and the select-1 latency of OTHERS other clients (one
+# select 1 every 10 ms each) meanwhile, on the same path.
 # A run that does not end within TIMEOUT seconds is cut (the client leaves) and shown as ">TIMEOUT"; then the
 # script waits until the proxy's CPU is quiet again and prints how long that took.
 # The demo configures RPC functions, so pgstitch inspects every Query: listen.max_message_size is raised to
@@ -85,7 +86,7 @@ public class LargeMessages {
         System.out.printf("%-8s %5s | %9s %10s %7s | %8s %8s | %-22s %-22s%n", "mode", "MiB", "direct s",
                 "pgstitch s", "ratio", "proxy", "proxy", "select 1 direct", "select 1 pgstitch");
         System.out.printf("%-8s %5s | %9s %10s %7s | %8s %8s | %-22s %-22s%n", "", "", "", "", "",
-                "CPU s", "RSS MB", "p50/p99/max ms", "p50/p99/max ms");
+                "CPU s", "RSS +MB", "p50/p99/max ms", "p50/p99/max ms");
         for (String size : sizes) {
             long bytes = Math.min(Long.parseLong(size) * MIB, LARGEST);
             for (String mode : modes) {
@@ -130,8 +131,10 @@ public class LargeMessages {
         }
         clients.forEach(Thread::start);
         long cpuBefore = pid > 0 ? cpuTicks(pid) : 0;
+        long rssBefore = 0;
         if (pid > 0) {
-            Files.writeString(Path.of("/proc/" + pid + "/clear_refs"), "5");
+            Files.writeString(Path.of("/proc/" + pid + "/clear_refs"), "5"); // VmHWM := VmRSS
+            rssBefore = statusKb(pid, "VmRSS:");
         }
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
         AtomicBoolean cut = new AtomicBoolean();
@@ -161,7 +164,7 @@ public class LargeMessages {
         run.latency = percentiles(latencies);
         if (pid > 0) {
             run.cpuSeconds = (cpuTicks(pid) - cpuBefore) / 100.0;
-            run.peakRssMb = peakRssKb(pid) / 1024;
+            run.peakRssMb = (statusKb(pid, "VmHWM:") - rssBefore) / 1024;
             if (!run.ok && run.error == null) {
                 run.busyAfter = "(proxy CPU busy " + quiet(pid) + " s after the client left)";
             }
@@ -190,9 +193,9 @@ public class LargeMessages {
         return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14 and 15)
     }
 
-    static long peakRssKb(long pid) throws IOException {
+    static long statusKb(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("VmHWM:")) {
+            if (line.startsWith(field)) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
         }
