@@ -61,7 +61,7 @@ final class ConfigReader {
 
     private ListenConfig listen(JsonNode node) {
         values.keys(node, "listen", "host", "port", "tls", "max_client_connections",
-                "max_client_connections_per_database", "shutdown_timeout");
+                "max_client_connections_per_database", "shutdown_timeout", "max_message_size");
         JsonNode tls = values.child(node, "listen", "tls");
         values.keys(tls, "listen.tls", "mode", "cert", "key", "key_passphrase", "ca", "client_cert");
         ListenTlsConfig tlsConfig = new ListenTlsConfig(
@@ -92,7 +92,9 @@ final class ConfigReader {
                 values.integer(node, "listen", "port", 6432, 0, 65535), tlsConfig,
                 values.integer(node, "listen", "max_client_connections", 1000, 1, 1_000_000),
                 values.integer(node, "listen", "max_client_connections_per_database", 0, 0, 1_000_000),
-                values.duration(node, "listen", "shutdown_timeout", Duration.ofSeconds(30)));
+                values.duration(node, "listen", "shutdown_timeout", Duration.ofSeconds(30)),
+                values.size(node, "listen", "max_message_size", ListenConfig.DEFAULT_MAX_MESSAGE_SIZE, 64 << 10,
+                        ListenConfig.MAX_MESSAGE_SIZE));
     }
 
     private AuthConfig auth(JsonNode node) {

@@ -25,6 +25,7 @@ final class ConfigValues {
 
     private static final Pattern ENV = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|MB|GB)?");
     private static final int MAX_NAME_BYTES = 63;
 
     private final Path baseDir;
@@ -179,6 +180,38 @@ final class ConfigValues {
             case "h" -> Duration.ofHours(amount);
             default -> Duration.ofSeconds(amount);
         };
+    }
+
+    /**
+     * A size in bytes: a bare number of bytes or a number with B, kB, MB or GB (powers of 1024, as PostgreSQL's
+     * memory settings). A value above {@code max} that is exactly 1GB means {@code max}: PostgreSQL's own
+     * message limit is 1 GB less a byte or two, and that is what one means by writing 1GB.
+     */
+    int size(JsonNode node, String path, String key, int fallback, int min, int max) {
+        String text = string(node, path, key, null);
+        if (text == null) {
+            return fallback;
+        }
+        Matcher m = SIZE.matcher(text.trim());
+        long value = -1;
+        if (m.matches() && m.group(1).length() <= 12) {
+            int shift = switch (m.group(2) == null ? "B" : m.group(2)) {
+                case "kB" -> 10;
+                case "MB" -> 20;
+                case "GB" -> 30;
+                default -> 0;
+            };
+            value = Long.parseLong(m.group(1)) << shift;
+        }
+        if (value == 1L << 30 && max < value) {
+            return max;
+        }
+        if (value < min || value > max) {
+            problems.add(path + "." + key + ": must be a size from " + min + " to " + max
+                    + " bytes, such as 512kB, 64MB or 1GB, got \"" + text + "\"");
+            return fallback;
+        }
+        return (int) value;
     }
 
     List<String> stringList(JsonNode node, String path, String key) {

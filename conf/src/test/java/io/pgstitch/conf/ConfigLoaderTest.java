@@ -202,7 +202,8 @@ class ConfigLoaderTest {
     void theDesignExampleParses() throws Exception {
         ProxyConfig config = parse(DESIGN_EXAMPLE);
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432, new ListenTlsConfig(
-                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0, Duration.ofSeconds(30)));
+                ListenTlsMode.PREFER, BASE.resolve("certs/server.crt"), BASE.resolve("certs/server.key")), 1000, 0, Duration.ofSeconds(30),
+                64 << 20));
         assertThat(config.auth()).isEqualTo(new AuthConfig(AuthMethod.SCRAM_SHA_256, BASE.resolve("users.txt"),
                 false, Duration.ofSeconds(15), List.of()));
         assertThat(parse("auth: { auth_timeout: 2s }\nshards: { a: { user: u } }").auth().timeout())
@@ -226,7 +227,7 @@ class ConfigLoaderTest {
     void defaultsForAMinimalFile() throws Exception {
         ProxyConfig config = parse("shards: { s: { user: u } }");
         assertThat(config.listen()).isEqualTo(new ListenConfig("127.0.0.1", 6432,
-                new ListenTlsConfig(ListenTlsMode.PREFER, null, null), 1000, 0, Duration.ofSeconds(30)));
+                new ListenTlsConfig(ListenTlsMode.PREFER, null, null), 1000, 0, Duration.ofSeconds(30), 64 << 20));
         assertThat(config.auth().method()).isEqualTo(AuthMethod.TRUST);
         assertThat(config.defaultRoute()).isEqualTo(new DefaultRoute.Reject());
         assertThat(config.rpc().timeout()).isEqualTo(Duration.ofMinutes(15));
@@ -285,10 +286,28 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void maxMessageSize() throws Exception {
+        String shards = "shards: { a: { user: u } }\n";
+        assertThat(parse(shards + "listen: { max_message_size: 256MB }").listen().maxMessageSize())
+                .isEqualTo(256 << 20);
+        assertThat(parse(shards + "listen: { max_message_size: 512kB }").listen().maxMessageSize())
+                .isEqualTo(512 << 10);
+        assertThat(parse(shards + "listen: { max_message_size: 100000 }").listen().maxMessageSize())
+                .isEqualTo(100_000);
+        assertThat(parse(shards + "listen: { max_message_size: 1GB }").listen().maxMessageSize())
+                .as("PostgreSQL's own limit").isEqualTo(0x3fffffff - 1);
+        assertThat(problems(shards + "listen: { max_message_size: 2GB }")).containsExactly("listen.max_message_size: "
+                + "must be a size from 65536 to 1073741822 bytes, such as 512kB, 64MB or 1GB, got \"2GB\"");
+        assertThat(problems(shards + "listen: { max_message_size: 1kB }")).hasSize(1);
+        assertThat(problems(shards + "listen: { max_message_size: 64 MiB }")).hasSize(1);
+    }
+
+    @Test
     void unknownKeysAreNamed() {
         assertThat(problems("listen: { prot: 1 }\nshards: { a: { user: u } }"))
                 .containsExactly("listen.prot: unknown setting (expected one of: host, port, tls, "
-                        + "max_client_connections, max_client_connections_per_database, shutdown_timeout)");
+                        + "max_client_connections, max_client_connections_per_database, shutdown_timeout, "
+                        + "max_message_size)");
         assertThat(problems("shards: { a: { user: u, pool: { sise: 3 } } }"))
                 .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size, min_idle, "
                         + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
@@ -487,7 +506,7 @@ class ConfigLoaderTest {
         assertThat(problems).containsExactlyInAnyOrder(
                 "listen.port: must be between 0 and 65535, got -1",
                 "listen.extra: unknown setting (expected one of: host, port, tls, max_client_connections, "
-                        + "max_client_connections_per_database, shutdown_timeout)",
+                        + "max_client_connections_per_database, shutdown_timeout, max_message_size)",
                 "auth.method: unknown value \"nope\" (expected one of: trust, password, md5, scram-sha-256)",
                 "shards.a.port: must be between 1 and 65535, got 0",
                 "routes.t: unknown shard \"b\" (shards: a)",

@@ -10,13 +10,29 @@ import java.util.List;
  * Frames what a server sends: every type is accepted (servers add message types; pgstitch relays what it does
  * not know), consecutive DataRow or CopyData messages share one frame. A length outside 4..1 GiB is a FATAL
  * {@code 08P01} {@link PgException}; everything after it is discarded.
+ *
+ * <p>A large message (see {@link PartialMessage}) of a type the proxy only relays
+ * ({@link BackendMessageType#isRelayed}) goes on piecewise as it arrives; one of another type is read whole up to
+ * the inspected-message limit, and beyond it is a FATAL {@code 54000} {@link PgException}.
  */
 public final class BackendFrameDecoder extends ByteToMessageDecoder {
 
     /** PostgreSQL never sends a message longer than MaxAllocSize. */
     public static final int MAX_LENGTH = 0x3fffffff;
 
+    private final PartialMessage partial = new PartialMessage();
+    private final int maxInspectedLength;
     private boolean failed;
+
+    /** @param maxInspectedLength the largest length field of a message of a type the proxy reads whole */
+    public BackendFrameDecoder(int maxInspectedLength) {
+        this.maxInspectedLength = maxInspectedLength;
+    }
+
+    /** Reads whole messages of any length PostgreSQL may send. */
+    public BackendFrameDecoder() {
+        this(MAX_LENGTH);
+    }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -24,20 +40,46 @@ public final class BackendFrameDecoder extends ByteToMessageDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
+        if (partial.underWay()) {
+            partial.resume(in, out);
+            return;
+        }
         if (in.readableBytes() < 5) {
             return;
         }
         int start = in.readerIndex();
+        byte type = in.getByte(start);
         int length = in.getInt(start + 1);
         if (length < 4 || length > MAX_LENGTH) {
-            failed = true;
-            byte type = in.getByte(start);
-            in.skipBytes(in.readableBytes());
+            fail(in);
             throw Buffers.violation("server message " + Buffers.describeByte(type) + " of length " + length);
         }
-        if (in.readableBytes() < 1 + length) {
-            return;
+        boolean relayed = BackendMessageType.isRelayed(type);
+        if (!relayed && length > maxInspectedLength) {
+            fail(in);
+            throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "server message " + Buffers.describeByte(type)
+                    + " of length " + length + " is longer than the " + maxInspectedLength
+                    + " bytes allowed for a message pgstitch reads whole");
         }
-        out.add(Frames.slice(in, length, MAX_LENGTH, BackendMessageType.isCoalescable(in.getByte(start))));
+        if (in.readableBytes() >= 1 + length) {
+            out.add(Frames.slice(in, length, MAX_LENGTH, BackendMessageType.isCoalescable(type)));
+        } else if (length > PartialMessage.WAIT_WHOLE_MAX_LENGTH) {
+            if (relayed) {
+                partial.relay(in, length, out);
+            } else {
+                partial.readWhole(ctx.alloc(), in, length);
+            }
+        }
+    }
+
+    private void fail(ByteBuf in) {
+        failed = true;
+        partial.release();
+        in.skipBytes(in.readableBytes());
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        partial.release();
     }
 }

@@ -28,10 +28,18 @@ public enum BackendMessageType {
     ROW_DESCRIPTION('T');
 
     private static final BackendMessageType[] BY_TYPE = new BackendMessageType[256];
+    private static final boolean[] RELAYED = new boolean[256];
 
     static {
         for (BackendMessageType type : values()) {
             BY_TYPE[type.code] = type;
+        }
+        for (int i = 0; i < 256; i++) {
+            RELAYED[i] = BY_TYPE[i] == null || switch (BY_TYPE[i]) {
+                case DATA_ROW, COPY_DATA, ROW_DESCRIPTION, NOTICE_RESPONSE, NOTIFICATION_RESPONSE,
+                     FUNCTION_CALL_RESPONSE, PARAMETER_DESCRIPTION, COMMAND_COMPLETE -> true;
+                default -> false;
+            };
         }
     }
 
@@ -48,6 +56,17 @@ public enum BackendMessageType {
 
     public char code() {
         return code;
+    }
+
+    /**
+     * Types the proxy only relays, so that a large message of them goes on piecewise as it arrives: DataRow,
+     * CopyData, RowDescription, NoticeResponse, NotificationResponse, FunctionCallResponse, ParameterDescription,
+     * CommandComplete, and every type this version does not know. The others are read whole (pgstitch reads them,
+     * or may swallow them, and none is large: Authentication, BackendKeyData, the Complete and Response messages,
+     * ErrorResponse, ParameterStatus, ReadyForQuery...).
+     */
+    public static boolean isRelayed(byte type) {
+        return RELAYED[type & 0xFF];
     }
 
     /**

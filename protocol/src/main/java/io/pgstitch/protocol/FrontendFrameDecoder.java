@@ -14,6 +14,11 @@ import java.util.List;
  * Frames what a client sends. Every length is checked as soon as its header is readable, before the body is
  * buffered, so a hostile length costs nothing. A violation throws a FATAL {@code 08P01} {@link PgException}
  * (wrapped by Netty in a DecoderException) and the decoder discards everything after it.
+ *
+ * <p>Once the client is {@linkplain #authenticated authenticated}, a large message (see {@link PartialMessage})
+ * that the session only relays (CopyData; Query, Parse, Bind and FunctionCall too unless statements are
+ * inspected) goes on piecewise as it arrives; one the session reads is read whole up to the inspected-message
+ * limit, and beyond it discarded as it arrives and, once read, reported as an {@link OversizedMessage}.
  */
 public final class FrontendFrameDecoder extends ByteToMessageDecoder {
 
@@ -32,16 +37,33 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         FAILED
     }
 
+    private final PartialMessage partial = new PartialMessage();
     private State state = State.STARTUP;
     private boolean authenticated;
+    private boolean statementsInspected = true;
+    private int maxInspectedLength = FrontendMessageType.Limits.LARGE;
 
     public State state() {
         return state;
     }
 
-    /** The client has logged in: statement-sized messages are allowed from now on. */
+    /** The client has logged in: statement-sized messages are allowed from now on; nothing more is inspected. */
     public void authenticated() {
-        authenticated = true;
+        authenticated(false, FrontendMessageType.Limits.LARGE);
+    }
+
+    /**
+     * The client has logged in: statement-sized messages are allowed from now on.
+     *
+     * @param statementsInspected the session reads Query, Parse, Bind and FunctionCall (to find RPC calls), so
+     *                            they are read whole; otherwise they are relayed piecewise, like CopyData
+     * @param maxInspectedLength  the largest length field of a message read whole; a longer one is discarded and
+     *                            reported as an {@link OversizedMessage}
+     */
+    public void authenticated(boolean statementsInspected, int maxInspectedLength) {
+        this.authenticated = true;
+        this.statementsInspected = statementsInspected;
+        this.maxInspectedLength = maxInspectedLength;
     }
 
     /**
@@ -57,14 +79,35 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         try {
             switch (state) {
                 case STARTUP -> decodeStartupPacket(in, out);
-                case MESSAGES -> decodeMessage(in, out);
+                case MESSAGES -> decodeMessage(ctx, in, out);
                 case FAILED -> in.skipBytes(in.readableBytes());
             }
         } catch (PgException e) {
-            state = State.FAILED;
-            in.skipBytes(in.readableBytes());
+            fail(in);
             throw e;
         }
+    }
+
+    private void fail(ByteBuf in) {
+        state = State.FAILED;
+        partial.release();
+        in.skipBytes(in.readableBytes());
+    }
+
+    /** The client closed (or shut down its side) in the middle of a message it had begun: a violation. */
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        super.decodeLast(ctx, in, out);
+        if (state == State.MESSAGES && partial.underWay()) {
+            String missing = partial.remaining() + " bytes of a " + name(partial.type()) + " message";
+            fail(in);
+            throw Buffers.violation("the connection ended with " + missing + " still to come");
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        partial.release();
     }
 
     private void decodeStartupPacket(ByteBuf in, List<Object> out) {
@@ -97,7 +140,11 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         out.add(message);
     }
 
-    private void decodeMessage(ByteBuf in, List<Object> out) {
+    private void decodeMessage(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (partial.underWay()) {
+            partial.resume(in, out);
+            return;
+        }
         if (in.readableBytes() < 5) {
             return;
         }
@@ -113,9 +160,24 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         if (length < 4 || length > limit) {
             throw Buffers.violation(known + " message of length " + length + " (limit " + limit + ")");
         }
-        if (in.readableBytes() < 1 + length) {
+        boolean relayed = authenticated && known.isLarge() && (type == 'd' || !statementsInspected);
+        if (authenticated && !relayed && length > maxInspectedLength) {
+            partial.skip(in, length, new OversizedMessage(type, length, maxInspectedLength), out);
             return;
         }
-        out.add(Frames.slice(in, length, limit, FrontendMessageType.isCoalescable(type)));
+        if (in.readableBytes() >= 1 + length) {
+            out.add(Frames.slice(in, length, limit, FrontendMessageType.isCoalescable(type)));
+        } else if (length > PartialMessage.WAIT_WHOLE_MAX_LENGTH) {
+            if (relayed) {
+                partial.relay(in, length, out);
+            } else {
+                partial.readWhole(ctx.alloc(), in, length);
+            }
+        }
+    }
+
+    private static String name(byte type) {
+        FrontendMessageType known = FrontendMessageType.of(type);
+        return known == null ? Buffers.describeByte(type) : known.protocolName();
     }
 }

@@ -56,6 +56,23 @@ public enum FrontendMessageType {
     }
 
     /**
+     * Types a message of which may be large enough (over {@link Limits#SMALL}) to be relayed piecewise when the
+     * proxy does not need to read it: CopyData, and Query, Parse, Bind and FunctionCall.
+     */
+    public boolean isLarge() {
+        return maxLength == Limits.LARGE;
+    }
+
+    /** The name in the protocol documentation: {@code Query}, {@code CopyData}, {@code FunctionCall}. */
+    public String protocolName() {
+        StringBuilder name = new StringBuilder();
+        for (String word : name().split("_")) {
+            name.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+        }
+        return name.toString();
+    }
+
+    /**
      * Types whose consecutive messages a decoder may coalesce into one frame: only CopyData. Every other client
      * message is a request the session must see one by one (two Describes are two answers owed, in order).
      */

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 
 /**
  * Opens logged-in connections to shards on a given event loop (the client's, so that relaying between the
@@ -42,9 +43,15 @@ public final class BackendConnector {
 
     private final Class<? extends SocketChannel> channelClass;
     private final ShardTls tls = new ShardTls();
+    private final IntSupplier maxMessageSize;
 
-    public BackendConnector(Class<? extends SocketChannel> channelClass) {
+    /**
+     * @param maxMessageSize {@code listen.max_message_size}, read for each new connection: the longest message
+     *                       of a type the proxy reads whole that it accepts from a shard
+     */
+    public BackendConnector(Class<? extends SocketChannel> channelClass, IntSupplier maxMessageSize) {
         this.channelClass = channelClass;
+        this.maxMessageSize = maxMessageSize;
     }
 
     /**
@@ -63,6 +70,7 @@ public final class BackendConnector {
         parameters.put("database", database);
         StartupMessage startup = new StartupMessage(ProtocolVersion.V3_0, parameters);
         Promise<BackendConnection> promise = loop.newPromise();
+        int maxInspectedLength = maxMessageSize.getAsInt();
         int connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, shard.pool().connectTimeout().toMillis());
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
@@ -76,7 +84,7 @@ public final class BackendConnector {
                         if (shard.tls().negotiates()) {
                             ch.pipeline().addLast("negotiate", new ShardTlsNegotiation(shard, tls, promise));
                         }
-                        ch.pipeline().addLast("frames", new BackendFrameDecoder());
+                        ch.pipeline().addLast("frames", new BackendFrameDecoder(maxInspectedLength));
                         ch.pipeline().addLast("startup", new BackendStartup(shard, login, startup, promise));
                     }
                 });

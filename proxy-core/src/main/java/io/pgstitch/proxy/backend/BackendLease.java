@@ -25,6 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threads: the session calls this on its loop. A backend opened for this client shares that loop and every
  * call is direct; a pooled backend opened for an earlier client may live on another loop, and then each write
  * becomes a task on the backend's loop (in order), so the FIFO is only ever touched there.
+ *
+ * <p>Large messages: a {@linkplain Frame#head head} is one message to the FIFO, in both directions; its
+ * continuations follow it (sent as written, or handed to the head's owner) without being recorded again. A
+ * backend left in the middle of a message, either way, cannot be reused: its user gone, it is closed, not drained.
  */
 public final class BackendLease {
 
@@ -38,6 +42,10 @@ public final class BackendLease {
     private volatile TransactionStatus status;
     /** Written on the session's loop, read on the backend's when the backend is given back. */
     private volatile Future<Void> cancelInFlight;
+    /** Backend's loop: a message sent to the backend has begun and not ended. */
+    private boolean sendingMessage;
+    /** Backend's loop: the owner of a message read from the backend that has begun and not ended. */
+    private ResponseTarget receivingFor;
 
     private BackendLease(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
                          BackendConnector connector) {
@@ -93,9 +101,26 @@ public final class BackendLease {
         });
     }
 
-    /** Forwards a client's frame, whose answer goes to {@code owner}; takes over the frame's reference. */
+    /**
+     * Forwards a client's frame, whose answer goes to {@code owner}; takes over the frame's reference. A head is
+     * recorded as its message; a continuation is written as it is (its head was sent before it).
+     */
     public void send(Frame frame, ResponseTarget owner) {
-        send(frame.content(), owner);
+        ByteBuf content = frame.content();
+        boolean ends = frame.remaining() == 0;
+        if (frame.isContinuation()) {
+            onBackendLoop(() -> {
+                sendingMessage = !ends;
+                channel().write(content, channel().voidPromise());
+            });
+            return;
+        }
+        byte type = frame.type();
+        onBackendLoop(() -> {
+            pending.sent(type, owner);
+            sendingMessage = !ends;
+            channel().write(content, channel().voidPromise());
+        });
     }
 
     public void flush() {
@@ -121,6 +146,18 @@ public final class BackendLease {
      * the backend's pipeline, which reports it to the listener.
      */
     void received(Frame frame, BackendListener listener) {
+        if (frame.isContinuation()) { // the rest of a message whose head has found its owner
+            ResponseTarget target = receivingFor;
+            if (target == null) {
+                frame.release();
+                throw new IllegalStateException("a continuation without its head: " + frame);
+            }
+            if (frame.remaining() == 0) {
+                receivingFor = null;
+            }
+            onSessionLoop(() -> target.response(frame), listener);
+            return;
+        }
         ResponseTarget owner = listener;
         List<Runnable> answered = new ArrayList<>(0);
         try {
@@ -136,6 +173,7 @@ public final class BackendLease {
             throw e;
         }
         ResponseTarget target = owner;
+        receivingFor = frame.remaining() > 0 ? target : null;
         onSessionLoop(() -> target.response(frame), listener);
         answered.forEach(callback -> onSessionLoop(callback, listener));
     }
@@ -198,12 +236,16 @@ public final class BackendLease {
      * Returns the backend to its pool, or has it closed when its state is unknown. A request still running is
      * cancelled first; the pool reuses the backend only after that request's ReadyForQuery says idle.
      *
+     * A backend in the middle of a message, sent or received, is closed: the rest of a large message would cost
+     * a drain of unknown length (a cancel does not stop a row being sent), and the half sent is unusable.
+     *
      * @param broken the protocol state is unknown (a FATAL error, a client that broke the protocol): close it
      */
     public void giveBack(boolean broken) {
         // Decided on the backend's loop, where frames are read: nothing can be in flight between the two owners.
         onBackendLoop(() -> {
-            BackendPool.Release release = broken || !channel().isActive()
+            boolean midMessage = sendingMessage || receivingFor != null;
+            BackendPool.Release release = broken || midMessage || !channel().isActive()
                     ? BackendPool.Release.DIRTY : pending.release();
             Future<Void> cancel = cancelInFlight;
             if (release == BackendPool.Release.BUSY) {

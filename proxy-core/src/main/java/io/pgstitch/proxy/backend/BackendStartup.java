@@ -83,6 +83,12 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     }
 
     private void handle(ChannelHandlerContext ctx, Frame frame) {
+        if (!frame.isComplete() && frame.type() == 'N') {
+            return; // a large notice, relayed piecewise: not read during login either
+        }
+        if (!frame.isComplete()) {
+            throw violation("unexpected message type '" + (char) frame.type() + "' during startup");
+        }
         ByteBuf body = frame.body();
         switch (frame.type()) {
             case 'R' -> authenticate(ctx, Authentication.decode(body));

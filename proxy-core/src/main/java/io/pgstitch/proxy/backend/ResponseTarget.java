@@ -9,6 +9,10 @@ import io.pgstitch.protocol.Frame;
 @FunctionalInterface
 public interface ResponseTarget {
 
-    /** One frame of the answer; the target owns it. The request's last frame is its ReadyForQuery. */
+    /**
+     * One frame of the answer; the target owns it. The continuations of a {@linkplain Frame#head head} come to the
+     * head's target, and only a {@linkplain Frame#isComplete() complete} frame may be read. The request's last
+     * frame is its ReadyForQuery.
+     */
     void response(Frame frame);
 }

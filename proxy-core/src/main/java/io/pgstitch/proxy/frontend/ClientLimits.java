@@ -12,18 +12,26 @@ import java.util.function.IntSupplier;
  * {@code listen.max_client_connections}, counted from the startup packet on, and
  * {@code max_client_connections_per_database}, counted once the client has authenticated (as PostgreSQL's
  * per-database limit: a stranger who never answers the password request cannot fill a tenant's slots); both are
- * released when the session ends. The limits are read at each login, so a reload applies at once.
+ * released when the session ends. The limits are read at each login, so a reload applies at once; so is
+ * {@code listen.max_message_size}, which each session applies from its login on.
  */
 public final class ClientLimits {
 
     private final IntSupplier maxTotal;
     private final IntSupplier maxPerDatabase;
+    private final IntSupplier maxMessageSize;
     private final AtomicInteger total = new AtomicInteger();
     private final ConcurrentMap<String, AtomicInteger> perDatabase = new ConcurrentHashMap<>();
 
-    public ClientLimits(IntSupplier maxTotal, IntSupplier maxPerDatabase) {
+    public ClientLimits(IntSupplier maxTotal, IntSupplier maxPerDatabase, IntSupplier maxMessageSize) {
         this.maxTotal = maxTotal;
         this.maxPerDatabase = maxPerDatabase;
+        this.maxMessageSize = maxMessageSize;
+    }
+
+    /** {@code listen.max_message_size}: the longest message a session reads whole. */
+    public int maxMessageSize() {
+        return maxMessageSize.getAsInt();
     }
 
     /** Counts one more client, or refuses it with FATAL 53300. */

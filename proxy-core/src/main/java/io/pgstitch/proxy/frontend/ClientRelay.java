@@ -8,9 +8,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.OversizedMessage;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.AuthenticationOk;
@@ -40,6 +42,8 @@ import java.util.Map;
  * {@link RpcRouter} looks at each Query and extended-protocol message; a request that calls one runs as a
  * {@link StitchedRequest}, and what the client sends meanwhile waits its turn. Backpressure: when one side stops
  * being writable the other side stops being read, so a slow client never makes the proxy buffer a result set.
+ * A large message goes through piecewise (a head, then continuations, see {@link Frame}), each piece as it is read,
+ * with the same backpressure; only a message the proxy must read is read whole, up to {@link MessageSizeLimit}.
  */
 final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRegistry.CancelTarget {
 
@@ -91,7 +95,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         started = true;
         reported.putAll(backend.parameters());
         issuedKey = client.context().cancels().issue(this, client.startup().usesLongCancelKeys() ? 32 : 4);
-        client.decoder().authenticated();
+        client.decoder().authenticated(router != null, client.context().limits().maxMessageSize());
         client.write(AuthenticationOk.INSTANCE);
         reported.forEach((name, value) -> client.write(new ParameterStatus(name, value)));
         client.write(issuedKey);
@@ -104,7 +108,13 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        relayToBackend((Frame) msg);
+        if (backend == null) { // the session has ended; what the decoder still had is nobody's
+            ReferenceCountUtil.release(msg);
+        } else if (msg instanceof OversizedMessage oversized) {
+            relayToBackend(MessageSizeLimit.refusal(oversized, channel.alloc()));
+        } else {
+            relayToBackend((Frame) msg);
+        }
     }
 
     private void relayToBackend(Frame frame) {
@@ -127,7 +137,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             skipUntilSync(frame);
             return;
         }
-        if (router != null && routeElsewhere(frame)) {
+        // a message in pieces is CopyData (the router reads every other type whole): never held or split
+        if (router != null && frame.isComplete() && routeElsewhere(frame)) {
             return;
         }
         backend.send(frame, events::clientResponse);
@@ -356,9 +367,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             String describe = backend.connection().describe();
             backendSentFatal = true; // the backend's state is unknown: it is closed, not reused
             Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-            client.fatal(root instanceof PgException pg && SqlState.PROTOCOL_VIOLATION.equals(pg.sqlState())
+            String sqlState = root instanceof PgException pg ? pg.sqlState() : null;
+            client.fatal(SqlState.PROTOCOL_VIOLATION.equals(sqlState)
                     ? PgException.fatal(SqlState.PROTOCOL_VIOLATION, describe + " broke the protocol: "
-                            + pg.getMessage())
+                            + root.getMessage())
+                    : SqlState.PROGRAM_LIMIT_EXCEEDED.equals(sqlState)
+                    ? MessageSizeLimit.fromShard(describe, (PgException) root)
                     : PgException.fatal(SqlState.CONNECTION_FAILURE, "server connection to " + describe
                             + " failed: " + root.getMessage()));
         }

@@ -213,7 +213,7 @@ public final class StitchedRequest implements BackendListener {
             return;
         }
         byte type = frame.type();
-        if (type == 'D') {
+        if (type == 'D' && frame.isComplete()) { // a search_path too long to come whole is not taken over
             searchPath = firstColumn(frame.body());
         }
         frame.release(); // an error (none is expected) leaves the RPC connection's default search_path
@@ -451,7 +451,7 @@ public final class StitchedRequest implements BackendListener {
     }
 
     /** A DO block that raises {@code error} with its SQLSTATE, message and hint. */
-    static String raise(PgException error) {
+    public static String raise(PgException error) {
         return "DO $pgstitch$BEGIN RAISE EXCEPTION USING ERRCODE = '" + error.sqlState() + "', MESSAGE = "
                 + SetConfigQuery.literal(error.getMessage()) + ", HINT = " + SetConfigQuery.literal(error.hint())
                 + "; END$pgstitch$";

@@ -85,10 +85,12 @@ public final class ProxyServer implements AutoCloseable {
         this.authenticator = authenticator(() -> config.get().auth(), meters, this::lookUp);
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
-        BackendConnector connector = new BackendConnector(transport.clientChannel());
+        BackendConnector connector = new BackendConnector(transport.clientChannel(),
+                () -> config.get().listen().maxMessageSize());
         this.pools = new BackendPools(connector, workerGroup, ShardConfig::maxConnections, new PoolMeters(meters));
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
-                () -> config.get().listen().maxClientConnectionsPerDatabase());
+                () -> config.get().listen().maxClientConnectionsPerDatabase(),
+                () -> config.get().listen().maxMessageSize());
         this.tls = clientTls(initial.listen().tls());
         SessionContext context = new SessionContext(routes::get, tls, limits,
                 new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
@@ -228,7 +230,8 @@ public final class ProxyServer implements AutoCloseable {
         rpc.set(RpcSettings.of(next.rpc()));
         authenticator.reconfigure(next.auth());
         authQuery.reconfigure(next);
-        if (!previous.listen().equals(next.listen())) {
+        // max_message_size applies to each session from its login on: no restart needed for it
+        if (!previous.listen().withMaxMessageSize(next.listen().maxMessageSize()).equals(next.listen())) {
             log.warn("listen settings changed; they take effect only after a restart");
         }
         log.info("configuration applied: {} routes, {} shards", next.routes().size(), next.shards().size());
