@@ -2,6 +2,7 @@ package io.pgstitch.sqlsplit;
 
 import io.pgstitch.sqlsplit.SqlLexer.TokenType;
 
+import java.util.Locale;
 import java.util.Set;
 
 /** Decides a statement's kind from its leading keywords, the way a proxy needs it. */
@@ -64,13 +65,14 @@ final class StatementClassifier {
     /**
      * The cursor or prepared statement a statement of {@code kind} names (see {@link SqlStatement#name()}): the
      * word after DECLARE, CLOSE, PREPARE, EXECUTE, DEALLOCATE [PREPARE]; the last word of FETCH and MOVE, whose
-     * direction comes first.
+     * direction comes first; for DISCARD, what it discards, lower-cased ({@code all}, {@code plans}, ...).
      */
     static String name(StatementKind kind, Tokens tokens) {
         return switch (kind) {
             case DECLARE, PREPARE, EXECUTE -> tokens.identifier(1);
             case FETCH -> tokens.identifier(tokens.size() - 1);
             case CLOSE -> tokens.keyword(1).equals("ALL") ? null : tokens.identifier(1);
+            case DISCARD -> tokens.keyword(1).toLowerCase(Locale.ROOT);
             case DEALLOCATE -> {
                 int i = tokens.keyword(1).equals("PREPARE") ? 2 : 1;
                 yield tokens.keyword(i).equals("ALL") ? null : tokens.identifier(i);

@@ -78,14 +78,15 @@ class QueryAnalyzerTest {
     void cursorsAndPreparedStatementsAreNamedAsPostgresqlResolvesThem() {
         String sql = "DECLARE _psql_cursor NO SCROLL CURSOR FOR select iasql_setof(3); FETCH FORWARD 2 FROM "
                 + "_psql_cursor; move next in \"Named One\"; fetch C; CLOSE _psql_cursor; close all; "
-                + "PREPARE q(int) AS select iasql_echo($1); EXECUTE Q(6); DEALLOCATE PREPARE q; deallocate all";
+                + "PREPARE q(int) AS select iasql_echo($1); EXECUTE Q(6); DEALLOCATE PREPARE q; deallocate all; "
+                + "DISCARD ALL";
         QueryAnalysis analysis = analyzer.analyze(sql, true);
         assertThat(analysis.statements()).extracting(SqlStatement::kind).containsExactly(StatementKind.DECLARE,
                 StatementKind.FETCH, StatementKind.FETCH, StatementKind.FETCH, StatementKind.CLOSE,
                 StatementKind.CLOSE, StatementKind.PREPARE, StatementKind.EXECUTE, StatementKind.DEALLOCATE,
-                StatementKind.DEALLOCATE);
+                StatementKind.DEALLOCATE, StatementKind.DISCARD);
         assertThat(analysis.statements()).extracting(SqlStatement::name).containsExactly("_psql_cursor",
-                "_psql_cursor", "Named One", "c", "_psql_cursor", null, "q", "q", "q", null);
+                "_psql_cursor", "Named One", "c", "_psql_cursor", null, "q", "q", "q", null, "all");
         assertThat(analysis.statements().get(0).rpcCalls()).containsExactly("iasql_setof");
         assertThat(analysis.statements().get(7).hasRpcCall()).as("EXECUTE names a statement, not a function")
                 .isFalse();
