@@ -19,6 +19,7 @@ import io.pgstitch.sqlsplit.QueryAnalysis;
 import io.pgstitch.sqlsplit.Segment;
 import io.pgstitch.sqlsplit.SplitMode;
 import io.pgstitch.sqlsplit.SqlStatement;
+import io.pgstitch.sqlsplit.StatementKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +47,16 @@ import java.util.Objects;
  * its pool ({@code DISCARD ALL}) drops it before the connection serves another call. Messages of the batch
  * that passed before the first RPC message form a segment of their own.
  *
+ * <p>What lives on past a step: a portal bound from an RPC statement that is read at a Flush, or with a row limit
+ * in a transaction block, and a cursor declared over an RPC call, live on the RPC connection the session keeps
+ * ({@link KeptConnection}); the router sends what refers to them there (Execute, Describe and Close of the
+ * portal, FETCH, MOVE and CLOSE of the cursor), and while that connection is kept it holds every request, so
+ * that the end of the session's block ends the kept connection's before the client hears of it. A PREPARE of an
+ * RPC call runs in the session (it only parses) and is remembered: each EXECUTE of it runs on an RPC connection
+ * with the PREPARE replayed first. A statement whose effect would stay on the RPC connection (a temporary
+ * table, a cursor WITH HOLD, set_config) is refused by name. {@link TransactionWatch} follows the session
+ * backend's answers, so that an RPC call that is the first statement of a block may run.
+ *
  * <p>Texts and names are the client's bytes, in its {@code client_encoding}: the router reads them one char
  * per byte (ISO-8859-1), the analyzer lexes them as bytes in that encoding, and a segment is a slice of the
  * original bytes. Nothing is re-encoded, and PostgreSQL alone judges whether the bytes are valid. In a session
@@ -70,22 +81,75 @@ public final class RpcRouter {
 
     private enum Target { SESSION, RPC }
 
-    /** @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection */
-    private record RpcStatement(String name, byte[] parseMessage, String function) {
+    /**
+     * @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection
+     * @param prepare      for an {@code EXECUTE} of an SQL-level prepared RPC call, the PREPARE to replay before
+     *                     it (the client's bytes, one char per byte); null otherwise
+     * @param declares     for a {@code DECLARE ... CURSOR}, the cursor; null otherwise
+     * @param effect       what the statement would leave on the RPC connection, lost to the session: its
+     *                     Execute is refused; null otherwise
+     */
+    private record RpcStatement(String name, byte[] parseMessage, String function, String prepare, String declares,
+                                String effect) {
+    }
+
+    /** An SQL-level PREPARE of an RPC call: its function and its text (the client's bytes, one char per byte). */
+    private record PreparedCall(String function, String prepareText) {
     }
 
     /**
      * A held message; {@code statement} is the RPC statement an RPC message belongs to, as it was when the message
-     * arrived (a later Parse may reuse the name).
+     * arrived (a later Parse may reuse the name); {@code portal} the portal a Bind, Describe, Execute or Close
+     * names; {@code continues} the portal on the kept connection it goes on with, or null.
      */
-    private record Held(ByteBuf message, Target target, RpcStatement statement, boolean execute) {
+    private record Held(ByteBuf message, Target target, RpcStatement statement, boolean execute, String portal,
+                        String continues, int maxRows) {
+
+        byte type() {
+            return message.getByte(message.readerIndex());
+        }
+    }
+
+    /**
+     * A plan ready to run, with what a stitched request needs of the session's RPC state. The caller owns its
+     * steps until the request takes them.
+     */
+    public static final class Plan {
+        private final List<StitchStep> steps;
+        private final TransactionWatch watch;
+        private final KeptConnection kept;
+
+        private Plan(List<StitchStep> steps, TransactionWatch watch, KeptConnection kept) {
+            this.steps = steps;
+            this.watch = watch;
+            this.kept = kept;
+        }
+
+        List<StitchStep> steps() {
+            return steps;
+        }
+
+        TransactionWatch watch() {
+            return watch;
+        }
+
+        KeptConnection kept() {
+            return kept;
+        }
+
+        public void release() {
+            steps.forEach(StitchStep::release);
+        }
     }
 
     private final RpcSettings settings;
     private final ByteBufAllocator alloc;
     private final Map<String, RpcStatement> rpcStatements = new HashMap<>();
-    /** Portal name to the RPC statement it was bound from; portals end at Sync. */
+    /** Portal name to the RPC statement it was bound from, in the batch under way; portals that live on are kept's. */
     private final Map<String, RpcStatement> rpcPortals = new HashMap<>();
+    private final Map<String, PreparedCall> prepared = new HashMap<>();
+    private final TransactionWatch watch = new TransactionWatch();
+    private final KeptConnection kept = new KeptConnection();
     private List<Held> held;
     private long heldBytes;
     /** Messages of the current batch were forwarded before it was held: they end in a segment of their own. */
@@ -116,7 +180,7 @@ public final class RpcRouter {
      */
     public Routing route(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         byte type = frame.type();
-        if (rpcStatements.isEmpty() && rpcPortals.isEmpty()
+        if (rpcStatements.isEmpty() && rpcPortals.isEmpty() && !kept.active()
                 && (type == Bind.TYPE || type == Describe.TYPE || type == Execute.TYPE || type == Close.TYPE)) {
             // Nothing refers to an RPC statement yet: no need to read the names (pgbench -M prepared's hot path).
             return session(frame, type == Execute.TYPE);
@@ -125,11 +189,10 @@ public final class RpcRouter {
             case Query.TYPE -> query(frame, standardConformingStrings, clientEncoding);
             case Parse.TYPE -> {
                 Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
-                String function = rpcFunction(parse.query(), standardConformingStrings, clientEncoding);
-                if (function != null) {
-                    RpcStatement statement = new RpcStatement(parse.statement(), firstMessage(frame.content()), function);
+                RpcStatement statement = rpcStatement(parse, frame, standardConformingStrings, clientEncoding);
+                if (statement != null) {
                     rpcStatements.put(parse.statement(), statement);
-                    yield hold(frame, Target.RPC, statement, false);
+                    yield hold(frame, Target.RPC, statement, false, null, null, 0);
                 }
                 rpcStatements.remove(parse.statement());
                 yield session(frame, false);
@@ -140,29 +203,36 @@ public final class RpcRouter {
                 RpcStatement statement = rpcStatements.get(name(frame.body(), portal.length() + 1));
                 if (statement != null) {
                     rpcPortals.put(portal, statement);
-                    yield hold(frame, Target.RPC, statement, false);
+                    yield hold(frame, Target.RPC, statement, false, portal, null, 0);
                 }
                 rpcPortals.remove(portal);
+                kept.remove(portal); // the client's next use of the name means the session's portal
                 yield session(frame, false);
             }
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(frame.body());
-                RpcStatement statement = (describe.target() == Describe.Target.PORTAL ? rpcPortals : rpcStatements)
-                        .get(name(frame.body(), 1));
-                yield statement != null ? hold(frame, Target.RPC, statement, false) : session(frame, false);
+                String name = name(frame.body(), 1);
+                if (describe.target() == Describe.Target.STATEMENT) {
+                    RpcStatement statement = rpcStatements.get(name);
+                    yield statement != null ? hold(frame, Target.RPC, statement, false, null, null, 0)
+                            : session(frame, false);
+                }
+                yield portalMessage(frame, name, false, 0);
             }
             case Execute.TYPE -> {
-                Execute.decode(frame.body());
-                RpcStatement statement = rpcPortals.get(name(frame.body(), 0));
-                yield statement != null ? hold(frame, Target.RPC, statement, true) : session(frame, true);
+                Execute execute = Execute.decode(frame.body());
+                yield portalMessage(frame, name(frame.body(), 0), true, execute.maxRows());
             }
             case Close.TYPE -> {
-                // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
-                // a name it does not know, so the session backend can answer it.
                 Close close = Close.decode(frame.body());
-                (close.target() == Describe.Target.STATEMENT ? rpcStatements : rpcPortals)
-                        .remove(name(frame.body(), 1));
-                yield session(frame, false);
+                String name = name(frame.body(), 1);
+                if (close.target() == Describe.Target.STATEMENT) {
+                    // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
+                    // a name it does not know, so the session backend can answer it.
+                    rpcStatements.remove(name);
+                    yield session(frame, false);
+                }
+                yield portalMessage(frame, name, false, 0);
             }
             case 'H' -> {
                 if (held == null) {
@@ -175,8 +245,32 @@ public final class RpcRouter {
                 yield runHeld(false);
             }
             case Sync.TYPE -> sync(frame);
-            default -> held != null ? hold(frame, Target.SESSION, null, false) : Routing.PASS;
+            default -> held != null || kept.active() ? hold(frame, Target.SESSION, null, false, null, null, 0)
+                    : Routing.PASS;
         };
+    }
+
+    /**
+     * A Describe, Execute or Close of portal {@code name}: on the connection of the RPC statement it was bound
+     * from in this batch, on the kept connection where it lives on, or on the session backend.
+     */
+    private Routing portalMessage(Frame frame, String name, boolean execute, int maxRows) {
+        RpcStatement statement = rpcPortals.get(name);
+        if (statement != null) {
+            return hold(frame, Target.RPC, statement, execute, name, null, maxRows);
+        }
+        if (kept.function(name) != null) {
+            return hold(frame, Target.RPC, null, execute, name, name, maxRows);
+        }
+        return session(frame, execute);
+    }
+
+    /**
+     * Takes note of one frame of the session backend's answer to the client's own request (borrowed): the
+     * answers tell whether the session's transaction block has only just begun.
+     */
+    public void observe(Frame frame) {
+        watch.observe(frame);
     }
 
     /** Whether the plan of the last {@link Routing#READY} ends with a ReadyForQuery for the client. */
@@ -185,14 +279,15 @@ public final class RpcRouter {
     }
 
     /** The plan made by the last {@link Routing#READY}; the caller owns it from now on. */
-    public List<StitchStep> takePlan() {
+    public Plan takePlan() {
         List<StitchStep> taken = Objects.requireNonNull(plan, "no plan is ready");
         plan = null;
-        return taken;
+        return new Plan(taken, watch, kept);
     }
 
-    /** Releases whatever is held: the client left. */
+    /** Releases whatever is held and the kept RPC connection: the client left. */
     public void release() {
+        kept.release();
         if (held != null) {
             held.forEach(message -> message.message().release());
             held = null;
@@ -205,7 +300,7 @@ public final class RpcRouter {
 
     private Routing query(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         if (held != null) {
-            return hold(frame, Target.SESSION, null, false);
+            return hold(frame, Target.SESSION, null, false, null, null, 0);
         }
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
         ClientEncoding encoding = encoding(clientEncoding);
@@ -230,44 +325,139 @@ public final class RpcRouter {
      */
     private List<StitchStep> planQuery(String bytes, ClientEncoding encoding, boolean standardConformingStrings) {
         SplitMode split = settings.split();
-        if (split != SplitMode.ALWAYS
+        boolean remembered = kept.active() || !prepared.isEmpty(); // names the fast path cannot see
+        if (split != SplitMode.ALWAYS && !remembered
                 && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null; // the fast path: no word that could name an RPC function
         }
         QueryAnalysis analysis = settings.analyzer().analyze(bytes, encoding, standardConformingStrings);
         List<SqlStatement> statements = analysis.statements();
+        boolean apart = statements.stream().anyMatch(this::apart);
         boolean cut = switch (split) {
-            case RPC_ONLY -> analysis.hasRpcCall();
-            case ALWAYS -> statements.size() > 1 || analysis.hasRpcCall();
-            case NEVER -> statements.size() == 1 && analysis.hasRpcCall();
+            case RPC_ONLY -> apart;
+            case ALWAYS -> statements.size() > 1 || apart;
+            case NEVER -> statements.size() == 1 && apart;
         };
-        if (!cut) {
-            return null;
-        }
         List<StitchStep> steps = new ArrayList<>();
-        for (Segment segment : analysis.segments(split)) {
+        if (!cut) {
+            if (!kept.active()) {
+                return null;
+            }
+            // while a connection is kept, the end of the session's block must be seen before the client is answered
+            steps.add(new StitchStep.OnSession(List.of(query(bytes))));
+            return steps;
+        }
+        for (Segment segment : analysis.segments(split, this::apart)) {
             // a slice of the client's bytes, written back byte for byte
-            List<ByteBuf> messages = List.of(new Query(segment.text(bytes)).encodeWith(alloc,
-                    StandardCharsets.ISO_8859_1));
-            steps.add(segment.rpc() ? new StitchStep.OnRpc(firstCall(segment.statements()), messages, 0, 0)
-                    : new StitchStep.OnSession(messages));
+            String text = segment.text(bytes);
+            steps.add(segment.rpc() ? apartStep(segment.statements().get(0), text)
+                    : new StitchStep.OnSession(List.of(query(text))));
         }
         return steps;
+    }
+
+    /** Whether a statement runs elsewhere than in a run of the session's statements. */
+    private boolean apart(SqlStatement statement) {
+        if (statement.hasRpcCall()) {
+            // SET takes no expressions: PostgreSQL refuses the call there with its own syntax error
+            return statement.kind() != StatementKind.SET && statement.kind() != StatementKind.RESET;
+        }
+        return switch (statement.kind()) {
+            case EXECUTE -> prepared.containsKey(statement.name());
+            case FETCH, CLOSE -> statement.name() != null && kept.function(statement.name()) != null;
+            case DEALLOCATE -> statement.name() == null ? !prepared.isEmpty() : prepared.containsKey(statement.name());
+            case DISCARD -> !prepared.isEmpty() && "all".equals(statement.name());
+            default -> false;
+        };
+    }
+
+    /** The step of a statement that {@link #apart} accepted, {@code text} being its bytes. */
+    private StitchStep apartStep(SqlStatement statement, String text) {
+        String name = statement.name();
+        switch (statement.kind()) {
+            case EXECUTE -> {
+                if (!statement.hasRpcCall()) {
+                    PreparedCall call = prepared.get(name);
+                    return new StitchStep.OnRpc(call.function(), List.of(query(text)), 0, 0,
+                            List.of(query(call.prepareText())), StitchStep.Lifetime.CALL);
+                }
+            }
+            case FETCH, CLOSE -> {
+                if (!statement.hasRpcCall()) {
+                    boolean close = statement.kind() == StatementKind.CLOSE;
+                    return new StitchStep.OnRpc(kept.function(name), List.of(query(text)), 0, 0, List.of(),
+                            new StitchStep.Lifetime(name, null, close ? name : null, List.of(), true, false, false));
+                }
+            }
+            case DEALLOCATE, DISCARD -> {
+                if (!statement.hasRpcCall()) {
+                    return new StitchStep.OnSession(List.of(query(text)), false, name == null || "all".equals(name)
+                            ? prepared::clear : () -> prepared.remove(name));
+                }
+            }
+            case PREPARE -> {
+                // it only parses: it runs in the session, and each EXECUTE of it on an RPC connection
+                String function = firstCall(List.of(statement));
+                return new StitchStep.OnSession(List.of(query(text)), false,
+                        () -> prepared.put(name, new PreparedCall(function, text)));
+            }
+            default -> {
+            }
+        }
+        String function = firstCall(List.of(statement));
+        if (statement.sessionEffect() != null) {
+            return new StitchStep.Refused(function, refusal(function, statement.sessionEffect()),
+                    List.of(query(text)));
+        }
+        if (statement.kind() == StatementKind.DECLARE) {
+            return new StitchStep.OnRpc(function, List.of(query(text)), 0, 0, List.of(),
+                    new StitchStep.Lifetime(null, name, null, List.of(), true, false, false));
+        }
+        return new StitchStep.OnRpc(function, List.of(query(text)), 0, 0);
+    }
+
+    /** The error refusing an RPC call in a statement whose effect would stay on the RPC connection. */
+    static PgException refusal(String function, String effect) {
+        return PgException.error(SqlState.FEATURE_NOT_SUPPORTED, "RPC function " + function
+                        + " cannot run in a statement that " + effect)
+                .withHint("pgstitch runs a statement that calls an RPC function on a separate connection, so what"
+                        + " the statement leaves in the session would be left there instead. Call the function in a"
+                        + " statement of its own.");
+    }
+
+    /** A Query of the client's bytes (one char per byte), written back byte for byte. */
+    private ByteBuf query(String bytes) {
+        return new Query(bytes).encodeWith(alloc, StandardCharsets.ISO_8859_1);
     }
 
     private static String firstCall(List<SqlStatement> statements) {
         return statements.stream().flatMap(statement -> statement.rpcCalls().stream()).findFirst().orElseThrow();
     }
 
-    /** The RPC function a prepared statement's query (the client's bytes, one char per byte) calls, or null. */
-    private String rpcFunction(String bytes, boolean standardConformingStrings, String clientEncoding) {
+    /**
+     * What a Parse prepares when it concerns an RPC connection: a statement calling an RPC function, or an EXECUTE
+     * of an SQL-level prepared RPC call; null otherwise. The query is the client's bytes, one char per byte.
+     */
+    private RpcStatement rpcStatement(Parse parse, Frame frame, boolean standardConformingStrings,
+                                      String clientEncoding) {
         ClientEncoding encoding = encoding(clientEncoding);
-        if (encoding == null || !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
+        String bytes = parse.query();
+        if (encoding == null || prepared.isEmpty()
+                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null;
         }
         List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
                 .statements();
-        return statements.stream().anyMatch(SqlStatement::hasRpcCall) ? firstCall(statements) : null;
+        SqlStatement call = statements.stream().filter(SqlStatement::hasRpcCall).findFirst().orElse(null);
+        if (call != null) {
+            return new RpcStatement(parse.statement(), firstMessage(frame.content()), firstCall(statements), null,
+                    call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect());
+        }
+        SqlStatement execute = statements.size() == 1 && statements.get(0).kind() == StatementKind.EXECUTE
+                ? statements.get(0) : null;
+        PreparedCall prepare = execute == null ? null : prepared.get(execute.name());
+        return prepare == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()),
+                prepare.function(), prepare.prepareText(), null, null);
     }
 
     /**
@@ -301,17 +491,21 @@ public final class RpcRouter {
         return body.toString(index, end - index, StandardCharsets.ISO_8859_1);
     }
 
-    /** A message for the session backend: forwarded, unless the batch is held (or must be, for split: always). */
+    /**
+     * A message for the session backend: forwarded, unless the batch is held (or must be, for split: always, or
+     * while a connection is kept).
+     */
     private Routing session(Frame frame, boolean execute) {
-        if (held == null && !(settings.split() == SplitMode.ALWAYS && executeSinceSync)) {
+        if (held == null && !kept.active() && !(settings.split() == SplitMode.ALWAYS && executeSinceSync)) {
             unsynced = true;
             executeSinceSync |= execute;
             return Routing.PASS;
         }
-        return hold(frame, Target.SESSION, null, execute);
+        return hold(frame, Target.SESSION, null, execute, null, null, 0);
     }
 
-    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute) {
+    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
+                         String continues, int maxRows) {
         if (held == null) {
             held = new ArrayList<>();
             heldBytes = 0;
@@ -323,34 +517,39 @@ public final class RpcRouter {
             throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "an extended-protocol batch that calls an"
                     + " RPC function sent more than " + MAX_HELD_BYTES + " bytes without a Sync");
         }
-        held.add(new Held(frame.content(), target, statement, execute));
+        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows));
         executeSinceSync |= execute;
         return Routing.HELD;
     }
 
     private Routing sync(Frame frame) {
-        if (held == null) {
+        if (held == null && !kept.active()) {
             rpcPortals.clear();
             executeSinceSync = false;
             unsynced = false;
             return Routing.PASS;
         }
         frame.release();
+        if (held == null) { // the kept connection may owe a Sync, which the request sends before it answers
+            held = new ArrayList<>();
+            heldAfterForwarded = unsynced;
+            unsynced = false;
+        }
         return runHeld(true);
     }
 
-    /** Plans the held batch; its portals end with its segments. */
+    /** Plans the held batch; its portals end with its segments, or live on on the kept connection. */
     private Routing runHeld(boolean answersSync) {
         rpcPortals.clear();
         executeSinceSync = false;
-        plan = planBatch(held);
+        plan = planBatch(held, !answersSync);
         planAnswersSync = answersSync;
         held = null;
         return Routing.READY;
     }
 
-    /** Cuts a held batch into segments, each ending with a Sync of the proxy's. */
-    private List<StitchStep> planBatch(List<Held> batch) {
+    /** Cuts a held batch into segments: the session's end with a Sync of the proxy's. */
+    private List<StitchStep> planBatch(List<Held> batch, boolean flushed) {
         List<StitchStep> steps = new ArrayList<>();
         if (heldAfterForwarded) {
             steps.add(new StitchStep.OnSession(List.of(Sync.INSTANCE.encode(alloc)), true));
@@ -358,13 +557,13 @@ public final class RpcRouter {
         List<Held> segment = new ArrayList<>();
         for (Held message : batch) {
             if (!segment.isEmpty() && startsSegment(segment, message)) {
-                steps.add(step(segment));
+                steps.add(step(segment, flushed));
                 segment = new ArrayList<>();
             }
             segment.add(message);
         }
         if (!segment.isEmpty()) {
-            steps.add(step(segment));
+            steps.add(step(segment, flushed));
         }
         return steps;
     }
@@ -372,33 +571,64 @@ public final class RpcRouter {
     private boolean startsSegment(List<Held> segment, Held next) {
         Held first = segment.get(0);
         boolean executed = segment.stream().anyMatch(Held::execute);
-        return first.target() != next.target()
-                || executed && (next.target() == Target.RPC || settings.split() == SplitMode.ALWAYS)
-                || next.target() == Target.RPC && first.statement() != next.statement();
+        if (first.target() != next.target()) {
+            return true;
+        }
+        if (first.target() == Target.SESSION) {
+            return executed && settings.split() == SplitMode.ALWAYS;
+        }
+        if (first.continues() != null || next.continues() != null) {
+            return !Objects.equals(first.continues(), next.continues());
+        }
+        if (first.statement() != next.statement()) {
+            return true;
+        }
+        // after an Execute a new Parse or Bind is a new call; what names a portal of this segment stays with it
+        return executed && (next.type() == Parse.TYPE || next.type() == Bind.TYPE || next.portal() == null
+                || segment.stream().noneMatch(message -> message.type() == Bind.TYPE
+                        && next.portal().equals(message.portal())));
     }
 
-    private StitchStep step(List<Held> segment) {
+    private StitchStep step(List<Held> segment, boolean flushed) {
         List<ByteBuf> messages = new ArrayList<>(segment.size() + 2);
-        if (segment.get(0).target() == Target.SESSION) {
+        Held first = segment.get(0);
+        if (first.target() == Target.SESSION) {
             segment.forEach(message -> messages.add(message.message()));
             messages.add(Sync.INSTANCE.encode(alloc));
             return new StitchStep.OnSession(messages);
         }
+        boolean executes = segment.stream().anyMatch(Held::execute);
+        boolean limited = segment.stream().anyMatch(message -> message.execute() && message.maxRows() > 0);
+        String closes = segment.stream().filter(message -> message.type() == Close.TYPE).map(Held::portal)
+                .findFirst().orElse(null);
+        if (first.continues() != null) { // a portal that lives on the kept connection: nothing to replay
+            segment.forEach(message -> messages.add(message.message()));
+            return new StitchStep.OnRpc(kept.function(first.continues()), messages, 0, 0, List.of(),
+                    new StitchStep.Lifetime(first.continues(), null, closes, List.of(), executes, limited, flushed));
+        }
         // One RPC statement per segment, prepared under the client's own name: its messages pass as they came.
-        RpcStatement statement = segment.get(0).statement();
+        RpcStatement statement = first.statement();
         int injected = 0;
-        if (segment.get(0).message().getByte(segment.get(0).message().readerIndex()) != Parse.TYPE) {
+        if (first.type() != Parse.TYPE) {
             messages.add(alloc.buffer(statement.parseMessage().length).writeBytes(statement.parseMessage()));
             injected = 1;
         }
         segment.forEach(message -> messages.add(message.message()));
-        int closes = 0;
+        int closeStatements = 0;
         if (!statement.name().isEmpty()) { // nothing of the client's stays behind on a pooled connection
             messages.add(closeStatement(statement.name()));
-            closes = 1;
+            closeStatements = 1;
         }
-        messages.add(Sync.INSTANCE.encode(alloc));
-        return new StitchStep.OnRpc(statement.function(), messages, injected, closes);
+        if (statement.effect() != null && executes) {
+            return new StitchStep.Refused(statement.function(), refusal(statement.function(), statement.effect()),
+                    messages);
+        }
+        List<String> portals = segment.stream().filter(message -> message.type() == Bind.TYPE).map(Held::portal)
+                .toList();
+        List<ByteBuf> preamble = statement.prepare() == null ? List.of() : List.of(query(statement.prepare()));
+        return new StitchStep.OnRpc(statement.function(), messages, injected, closeStatements, preamble,
+                new StitchStep.Lifetime(null, executes ? statement.declares() : null, closes, portals, executes,
+                        limited, flushed));
     }
 
     /** Close of a statement whose name is the client's bytes (held one char per byte), sent back as they came. */

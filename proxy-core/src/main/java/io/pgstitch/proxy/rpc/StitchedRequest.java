@@ -11,6 +11,8 @@ import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.protocol.frontend.Query;
+import io.pgstitch.protocol.frontend.Sync;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.pgstitch.protocol.backend.BackendMessage;
@@ -24,21 +26,33 @@ import io.pgstitch.proxy.pool.PooledBackend;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * One client request that pgstitch splits. Its steps run strictly in order, each on the session backend or on
- * an RPC connection of its own; every result reaches the client in statement order; the ReadyForQuery ending
- * each step is swallowed, and one ReadyForQuery carrying the session backend's transaction status ends the
- * response. The first error stops the request, as in PostgreSQL. Session loop only.
+ * an RPC connection; every result reaches the client in statement order; the ReadyForQuery ending each step is
+ * swallowed, and one ReadyForQuery carrying the session backend's transaction status ends the response. The
+ * first error stops the request, as in PostgreSQL. Session loop only.
  *
- * <p>Before an RPC step: a session inside a transaction block gets 25001 ({@code rpc.in_transaction: reject});
- * the session's {@code search_path} is read (from its ParameterStatus when the server reports it, else with a
- * query on the session backend) and set on the RPC connection before the call, with every reported setting the
- * session changed since its startup ({@code SET application_name}, {@code TimeZone}, {@code DateStyle}...), so
- * that the call runs, and its results are formatted, as in the session.
+ * <p>Before an RPC step, the session's transaction status decides, as PostgreSQL would: in an aborted block the
+ * step goes to the session backend, which refuses it with 25P02; in a block in which nothing but its BEGIN has
+ * run ({@link TransactionWatch}) a call runs on its RPC connection, the session's snapshot being taken only
+ * by its next statement; in any other block {@code rpc.in_transaction} decides ({@code reject}: 25001, raised by
+ * the session backend so that the block is aborted as by any error). An RPC call that fails while the session is
+ * in a block aborts the session's block too (a swallowed error raised there), so that the client finds its
+ * transaction as PostgreSQL would leave it. The session's {@code search_path} is read (from its ParameterStatus
+ * when the server reports it, else with {@code SHOW}, which takes no snapshot) and set on the RPC connection
+ * before the call, with every reported setting the session changed since its startup ({@code SET
+ * application_name}, {@code TimeZone}, {@code DateStyle}...), so that the call runs, and its results are
+ * formatted, as in the session.
+ *
+ * <p>Steps whose cursor or portal must outlive them run on the {@link KeptConnection}; after every session step
+ * the request looks whether the session's block ended, and ends the kept connection's the same way before it
+ * goes on; before it answers a Sync (or when a part run at a Flush failed) it sends the kept connection the Sync
+ * it owes.
  */
 public final class StitchedRequest implements BackendListener {
 
@@ -86,19 +100,24 @@ public final class StitchedRequest implements BackendListener {
         WAITING,
         /** A step runs on the session backend: its frames go to the client, its ReadyForQuery ends the step. */
         SESSION,
+        /** An RPC call failed in a block: the session backend's block is aborted too; nothing of it is shown. */
+        ABORTING,
         /** Reading the session's search_path on the session backend for the RPC call due next; nothing is shown. */
         SEARCH_PATH,
         /** Waiting for an RPC connection. */
         ACQUIRING,
-        /** The RPC connection takes the session's search_path and settings; nothing of it reaches the client. */
+        /** The RPC connection takes the session's settings (and BEGIN, PREPAREs); only an error is shown. */
         RPC_PREAMBLE,
-        /** The RPC step runs: its frames go to the client, its ReadyForQuery ends the step. */
+        /** The RPC step runs: its frames go to the client; its ReadyForQuery, or its last answer, ends the step. */
         RPC,
+        /** The kept connection ends its block or sends the Sync it owes; nothing of it is shown. */
+        KEPT,
         /** Answered or abandoned: whatever still arrives is released. */
         DONE
     }
 
-    private static final String READ_SEARCH_PATH = "SELECT pg_catalog.current_setting('search_path')";
+    private static final String READ_SEARCH_PATH = "SHOW search_path";
+    private static final String IN_FAILED_SQL_TRANSACTION = "25P02";
     /** Settings a client may change with SET that PostgreSQL reports back (ParameterStatus), plus search_path. */
     private static final List<String> PROPAGATED = List.of("search_path", "application_name", "DateStyle",
             "IntervalStyle", "TimeZone", "client_encoding", "standard_conforming_strings");
@@ -107,26 +126,43 @@ public final class StitchedRequest implements BackendListener {
     private final ArrayDeque<StitchStep> steps;
     private final RpcSettings settings;
     private final RpcMetrics metrics;
+    private final TransactionWatch watch;
+    private final KeptConnection kept;
     /** False for a plan run at a client's Flush: its Sync, and the ReadyForQuery, come later. */
     private final boolean answersSync;
     private Phase phase = Phase.WAITING;
     private boolean failed;
+    /** The step under way failed; its error reached the client. */
+    private boolean stepFailed;
+    private StitchStep.OnSession sessionStep;
     /** The RPC step under way; its messages are still this request's until sent. */
     private StitchStep.OnRpc call;
     private boolean callSent;
     private long callStartedNanos;
+    /** The session was in a transaction block when the call was due. */
+    private boolean sessionInBlock;
     private String searchPath;
     private BackendLease rpcBackend;
+    /** The call runs on the kept connection. */
+    private boolean onKept;
+    /** The call ends with a Flush, not a Sync: it is over when each of its messages is answered. */
+    private boolean unsyncedCall;
+    private int answersLeft;
+    private int preambleLeft;
+    private boolean preambleFailed;
     private int parsesToSwallow;
+    private int clientClosesLeft;
     private int closesToSwallow;
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
 
-    public StitchedRequest(Session session, List<StitchStep> steps, boolean answersSync, RpcSettings settings,
-                    RpcMetrics metrics) {
+    public StitchedRequest(Session session, RpcRouter.Plan plan, boolean answersSync, RpcSettings settings,
+                           RpcMetrics metrics) {
         this.session = session;
         this.answersSync = answersSync;
-        this.steps = new ArrayDeque<>(steps);
+        this.steps = new ArrayDeque<>(plan.steps());
+        this.watch = plan.watch();
+        this.kept = plan.kept();
         this.settings = settings;
         this.metrics = metrics;
     }
@@ -152,19 +188,51 @@ public final class StitchedRequest implements BackendListener {
             finish();
         } else if (step instanceof StitchStep.OnRpc rpc) {
             beginCall(rpc);
+        } else if (step instanceof StitchStep.Refused refused) {
+            refuse(refused);
         } else {
-            runOnSession(step.messages());
+            runOnSession((StitchStep.OnSession) step);
         }
     }
 
-    private void runOnSession(List<ByteBuf> messages) {
+    private void runOnSession(StitchStep.OnSession step) {
         phase = Phase.SESSION;
-        send(session.sessionBackend(), messages, this::sessionFrame);
+        sessionStep = step;
+        stepFailed = false;
+        send(session.sessionBackend(), step.messages(), this::sessionFrame);
         session.sessionBackend().whenAnswered(() -> {
             if (phase == Phase.SESSION) {
-                next();
+                sessionStepDone();
             }
         });
+    }
+
+    /** {@code messages} (an RPC step's, unterminated) for the session backend, which answers as PostgreSQL. */
+    private void answerOnSession(List<ByteBuf> messages) {
+        List<ByteBuf> synced = new ArrayList<>(messages);
+        synced.add(Sync.INSTANCE.encode(session.alloc()));
+        metrics.record(RpcMetrics.Outcome.REJECTED, Duration.ZERO);
+        runOnSession(new StitchStep.OnSession(synced));
+    }
+
+    private void sessionStepDone() {
+        Runnable succeeded = sessionStep.whenSucceeded();
+        sessionStep = null;
+        if (!stepFailed && succeeded != null) {
+            succeeded.run();
+        }
+        if (kept.active() && kept.inBlock() && watch.blockEnds() != kept.blockMark()) {
+            phase = Phase.KEPT; // the session's block ended: so does the kept connection's, the same way
+            kept.end(watch.lastEndCommitted(), session.alloc(), this::keptDone);
+        } else {
+            next();
+        }
+    }
+
+    private void keptDone() {
+        if (phase == Phase.KEPT) {
+            next();
+        }
     }
 
     /** Sends and flushes {@code messages}, which it takes, their answers going to {@code owner}. */
@@ -177,27 +245,55 @@ public final class StitchedRequest implements BackendListener {
 
     /** A frame of the session backend answering a step of this request: the client's, but its ReadyForQuery. */
     private void sessionFrame(Frame frame) {
-        if (phase != Phase.SESSION || frame.type() == ReadyForQuery.TYPE) {
+        if (phase != Phase.SESSION) {
+            frame.release();
+            return;
+        }
+        watch.observe(frame);
+        if (frame.type() == ReadyForQuery.TYPE) {
             frame.release();
             return;
         }
         if (frame.type() == ErrorResponse.TYPE) {
             failed = true;
+            stepFailed = true;
         }
         session.toClient(frame);
     }
 
     private void beginCall(StitchStep.OnRpc step) {
-        call = step;
-        callSent = false;
-        callStartedNanos = System.nanoTime();
         TransactionStatus status = session.sessionBackend().status();
-        if (status != TransactionStatus.IDLE && settings.inTransaction() == RpcInTransaction.REJECT) {
-            reject(status);
+        StitchStep.Lifetime lifetime = step.lifetime();
+        if (status == TransactionStatus.FAILED) { // PostgreSQL refuses every statement there: 25P02
+            step.preamble().forEach(ReferenceCountUtil::safeRelease);
+            answerOnSession(step.messages());
             return;
         }
+        if (lifetime.continues() != null && kept.function(lifetime.continues()) == null) {
+            // its cursor or portal is gone (its block ended): the session backend says so as PostgreSQL would
+            step.preamble().forEach(ReferenceCountUtil::safeRelease);
+            answerOnSession(step.messages());
+            return;
+        }
+        call = step;
+        callSent = false;
+        stepFailed = false;
+        callStartedNanos = System.nanoTime();
+        sessionInBlock = status == TransactionStatus.IN_TRANSACTION;
+        if (lifetime.continues() != null) {
+            onKept = true;
+            rpcBackend = kept.lease();
+            startCall(false);
+            return;
+        }
+        if (lifetime.executes() && sessionInBlock && !watch.fresh()
+                && settings.inTransaction() == RpcInTransaction.REJECT) {
+            reject();
+            return;
+        }
+        onKept = lifetime.keeps(sessionInBlock);
         String reported = session.reportedParameter("search_path");
-        if (reported != null || status == TransactionStatus.FAILED) { // a failed transaction would refuse the query
+        if (reported != null) {
             acquire(reported);
             return;
         }
@@ -222,20 +318,35 @@ public final class StitchedRequest implements BackendListener {
         }
     }
 
-    /**
-     * Refuses the RPC call of a session inside a transaction block. In an open transaction the session backend
-     * raises the error itself, so that the transaction is aborted as by any other error; in a failed one it
-     * would only say the transaction is aborted, so the proxy answers.
-     */
-    private void reject(TransactionStatus status) {
+    /** Refuses the RPC call of a session inside a transaction block in which other statements ran. */
+    private void reject() {
         PgException error = PgException.error(SqlState.ACTIVE_SQL_TRANSACTION, "RPC function " + call.function()
                         + " cannot run inside a transaction block")
                 .withHint("pgstitch runs it on a separate connection, which can neither see this transaction's"
-                        + " uncommitted work nor wait for its locks. COMMIT or ROLLBACK first"
-                        + " (or set rpc.in_transaction: isolate).");
+                        + " uncommitted work nor wait for its locks. COMMIT or ROLLBACK first, or make the call the"
+                        + " first statement of the block (or set rpc.in_transaction: isolate).");
         endCall(RpcMetrics.Outcome.REJECTED);
-        if (status == TransactionStatus.IN_TRANSACTION) {
-            runOnSession(List.of(new Query(raise(error)).encode(session.alloc())));
+        fail(error);
+    }
+
+    /** A statement pgstitch refuses: PostgreSQL's 25P02 in an aborted block, else its own error. */
+    private void refuse(StitchStep.Refused step) {
+        if (session.sessionBackend().status() == TransactionStatus.FAILED) {
+            answerOnSession(step.messages());
+            return;
+        }
+        step.release();
+        metrics.record(RpcMetrics.Outcome.REJECTED, Duration.ZERO);
+        fail(step.error());
+    }
+
+    /**
+     * Fails the request with {@code error} as PostgreSQL fails a statement. In an open block the session backend
+     * raises it itself, so that the block is aborted as by any other error.
+     */
+    private void fail(PgException error) {
+        if (session.sessionBackend().status() == TransactionStatus.IN_TRANSACTION) {
+            runOnSession(new StitchStep.OnSession(List.of(new Query(raise(error)).encode(session.alloc()))));
         } else {
             session.toClient(error);
             failed = true;
@@ -245,6 +356,11 @@ public final class StitchedRequest implements BackendListener {
 
     private void acquire(String path) {
         searchPath = path;
+        if (onKept && kept.active()) {
+            rpcBackend = kept.lease();
+            startCall(true);
+            return;
+        }
         phase = Phase.ACQUIRING;
         session.acquireRpcBackend().addListener((Future<PooledBackend> acquired) -> acquired(acquired));
     }
@@ -266,21 +382,69 @@ public final class StitchedRequest implements BackendListener {
                     : PgException.error(SqlState.CONNECTION_FAILURE, "no RPC connection for " + call.function()
                     + ": " + cause));
             failed = true;
+            stepFailed = true;
             endCall(RpcMetrics.Outcome.ERROR);
-            next();
+            afterCall();
             return;
         }
-        rpcBackend = BackendLease.attach(acquired.getNow(), this, session.loop(), session.connector());
+        rpcBackend = BackendLease.attach(acquired.getNow(), onKept ? kept : this, session.loop(),
+                session.connector());
+        if (onKept) {
+            kept.keep(rpcBackend);
+        }
+        startCall(true);
+    }
+
+    /**
+     * Sends the call, after its preamble: for a new call the session's settings, BEGIN when the kept connection
+     * must open a block like the session's, and the PREPAREs the call EXECUTEs.
+     */
+    private void startCall(boolean newCall) {
+        if (onKept) {
+            kept.use(this);
+        }
         rpcBackend.channel().config().setAutoRead(session.clientWritable());
-        String preamble = settingsOfTheSession(rpcBackend.parameters());
-        phase = preamble == null ? Phase.RPC : Phase.RPC_PREAMBLE;
-        if (preamble != null) {
-            rpcBackend.send(new Query(preamble).encode(session.alloc()), this::preambleFrame);
+        List<ByteBuf> preamble = new ArrayList<>(3);
+        String settingsQuery = newCall ? settingsOfTheSession(rpcBackend.parameters()) : null;
+        if (settingsQuery != null) {
+            preamble.add(new Query(settingsQuery).encode(session.alloc()));
+        }
+        if (newCall && onKept && sessionInBlock && !kept.inBlock()) {
+            preamble.add(new Query("BEGIN").encode(session.alloc()));
+            kept.begin(watch.blockEnds());
+        }
+        preamble.addAll(call.preamble());
+        preambleLeft = preamble.size();
+        preambleFailed = false;
+        phase = preambleLeft > 0 ? Phase.RPC_PREAMBLE : Phase.RPC;
+        for (ByteBuf query : preamble) {
+            rpcBackend.send(query, this::preambleFrame);
         }
         parsesToSwallow = call.injectedParses();
         closesToSwallow = call.injectedCloses();
+        clientClosesLeft = count(call.messages(), "C") - closesToSwallow;
+        unsyncedCall = onKept && call.lifetime().flushed() && !kept.inBlock();
+        answersLeft = count(call.messages(), "PBDEC");
         callSent = true;
-        send(rpcBackend, call.messages(), this::rpcFrame);
+        List<ByteBuf> messages = new ArrayList<>(call.messages());
+        if (unsyncedCall) { // the kept connection's implicit transaction, and its portals, live until the Sync
+            messages.add(KeptConnection.flush(session.alloc()));
+            kept.sentUnsynced();
+        } else {
+            messages.add(Sync.INSTANCE.encode(session.alloc()));
+        }
+        send(rpcBackend, messages, this::rpcFrame);
+    }
+
+    /** How many of {@code messages} have one of {@code types}. */
+    private static int count(List<ByteBuf> messages, String types) {
+        int count = 0;
+        for (ByteBuf message : messages) {
+            if (types.indexOf(message.getByte(message.readerIndex())) >= 0) {
+                count++;
+            }
+        }
+        return count;
     }
 
     /** A query setting what differs between the session and the RPC connection, or null. */
@@ -295,43 +459,122 @@ public final class StitchedRequest implements BackendListener {
         return SetConfigQuery.of(settings);
     }
 
-    /** The answer to the settings the RPC connection takes before the call: only an error reaches the client. */
+    /** The answer to what the RPC connection runs before the call: only an error reaches the client. */
     private void preambleFrame(Frame frame) {
-        if (phase == Phase.RPC_PREAMBLE && frame.type() == ErrorResponse.TYPE) {
+        if (phase == Phase.RPC_PREAMBLE && frame.type() == ErrorResponse.TYPE && !preambleFailed) {
             failed = true;
+            stepFailed = true;
+            preambleFailed = true;
             session.toClient(downgraded(frame));
             return;
         }
-        if (phase == Phase.RPC_PREAMBLE && frame.type() == ReadyForQuery.TYPE) {
+        if (phase == Phase.RPC_PREAMBLE && frame.type() == ReadyForQuery.TYPE && --preambleLeft == 0) {
             phase = Phase.RPC;
         }
         frame.release();
     }
 
-    /** A frame of the RPC call: the client's, but its ReadyForQuery and the ParseComplete of replayed Parses. */
+    /**
+     * A frame of the RPC call: the client's, but its ReadyForQuery, the ParseComplete of a replayed Parse and the
+     * CloseComplete of the proxy's own Close; after a failed preamble nothing (it would only repeat the failure).
+     */
     private void rpcFrame(Frame frame) {
         byte type = frame.type();
         if (phase != Phase.RPC) {
             frame.release();
-        } else if (type == ReadyForQuery.TYPE) {
+            return;
+        }
+        if (type == ReadyForQuery.TYPE) {
             frame.release();
-            BackendLease done = rpcBackend;
-            rpcBackend = null;
-            done.giveBack(false);
-            endCall(failed ? RpcMetrics.Outcome.ERROR : RpcMetrics.Outcome.OK);
-            next();
+            callAnswered();
+            return;
+        }
+        boolean last = unsyncedCall && isAnswer(type) && --answersLeft == 0;
+        if (preambleFailed) {
+            frame.release();
         } else if (type == '1' && parsesToSwallow > 0) {
             parsesToSwallow--; // the ParseComplete of a Parse the proxy replayed
             frame.release();
+        } else if (type == '3' && clientClosesLeft > 0) {
+            clientClosesLeft--;
+            session.toClient(frame);
         } else if (type == '3' && closesToSwallow > 0) {
             closesToSwallow--; // the CloseComplete of the proxy's own Close, last before the Sync
             frame.release();
         } else if (type == ErrorResponse.TYPE) {
             failed = true;
+            stepFailed = true;
             session.toClient(downgraded(frame));
+            last = unsyncedCall; // nothing more comes until a Sync
         } else {
             session.toClient(frame);
         }
+        if (last) {
+            callAnswered();
+        }
+    }
+
+    /** The last answer to an extended-protocol message (a Describe's ParameterDescription is not). */
+    private static boolean isAnswer(byte type) {
+        return "123TnCsI".indexOf(type) >= 0;
+    }
+
+    /** The call is answered: its connection goes back, or the kept connection takes note of what lives on. */
+    private void callAnswered() {
+        BackendLease used = rpcBackend;
+        rpcBackend = null;
+        StitchStep.Lifetime lifetime = call.lifetime();
+        String function = call.function();
+        endCall(stepFailed ? RpcMetrics.Outcome.ERROR : RpcMetrics.Outcome.OK);
+        if (!onKept) {
+            used.giveBack(false);
+            afterCall();
+            return;
+        }
+        kept.unuse();
+        if (!stepFailed) {
+            if (lifetime.declares() != null) {
+                kept.add(lifetime.declares(), function);
+            }
+            if (kept.inBlock() || unsyncedCall) {
+                lifetime.portals().forEach(portal -> kept.add(portal, function));
+            }
+            if (lifetime.closes() != null) {
+                kept.remove(lifetime.closes());
+            }
+        }
+        if (unsyncedCall && stepFailed) { // it skips until a Sync: the client's batch is over for it
+            phase = Phase.KEPT;
+            kept.sync(session.alloc(), () -> {
+                if (phase == Phase.KEPT) {
+                    afterCall();
+                }
+            });
+            return;
+        }
+        if (!unsyncedCall) {
+            kept.synced();
+        }
+        kept.giveBackIfIdle();
+        afterCall();
+    }
+
+    /** After an RPC step: a failure inside a block aborts the session's block too, as PostgreSQL's would be. */
+    private void afterCall() {
+        if (stepFailed && session.sessionBackend().status() == TransactionStatus.IN_TRANSACTION) {
+            phase = Phase.ABORTING;
+            PgException why = PgException.error(IN_FAILED_SQL_TRANSACTION, "pgstitch: an RPC call of this"
+                    + " transaction block failed").withHint("The block is aborted as PostgreSQL aborts it.");
+            send(session.sessionBackend(), List.of(new Query(raise(why)).encode(session.alloc())),
+                    ReferenceCountUtil::release);
+            session.sessionBackend().whenAnswered(() -> {
+                if (phase == Phase.ABORTING) {
+                    next();
+                }
+            });
+            return;
+        }
+        next();
     }
 
     /** The RPC connection's own parameter changes and notifications are not the client's. */
@@ -360,11 +603,14 @@ public final class StitchedRequest implements BackendListener {
                     + rpcBackend.connection().describe() + " closed unexpectedly during " + call.function()));
             failed = true;
         }
+        stepFailed = true;
         BackendLease lost = rpcBackend;
         rpcBackend = null;
-        lost.giveBack(true);
+        if (!onKept) { // the kept connection gives itself back
+            lost.giveBack(true);
+        }
         endCall(RpcMetrics.Outcome.ERROR);
-        next();
+        afterCall();
     }
 
     @Override
@@ -389,7 +635,10 @@ public final class StitchedRequest implements BackendListener {
         }
     }
 
-    /** The client left: releases what was not sent; an RPC call under way is cancelled by its pool release. */
+    /**
+     * The client left: releases what was not sent; an RPC call under way is cancelled by its pool release (the
+     * kept connection is the router's to release).
+     */
     public void abandon() {
         if (phase == Phase.DONE) {
             return;
@@ -398,7 +647,9 @@ public final class StitchedRequest implements BackendListener {
         steps.forEach(StitchStep::release);
         steps.clear();
         if (rpcBackend != null) {
-            rpcBackend.giveBack(false);
+            if (!onKept) {
+                rpcBackend.giveBack(false);
+            }
             rpcBackend = null;
         }
         if (call != null) {
@@ -415,6 +666,18 @@ public final class StitchedRequest implements BackendListener {
     }
 
     private void finish() {
+        if (kept.active() && kept.unsynced() && (answersSync || failed)) {
+            phase = Phase.KEPT; // the Sync the kept connection owes comes before the client's answer
+            kept.sync(session.alloc(), () -> {
+                if (phase == Phase.KEPT) {
+                    finish();
+                }
+            });
+            return;
+        }
+        if (answersSync) {
+            kept.giveBackIfIdle();
+        }
         phase = Phase.DONE;
         steps.forEach(StitchStep::release);
         steps.clear();
