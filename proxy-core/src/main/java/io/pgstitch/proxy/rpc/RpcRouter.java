@@ -82,7 +82,9 @@ public final class RpcRouter {
     private enum Target { SESSION, RPC }
 
     /**
-     * @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection
+     * @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection; null for
+     *                     a Parse of {@code PREPARE name AS <RPC call>}, which runs in the session ({@code name}
+     *                     is then the SQL name, {@code prepare} the PREPARE's text)
      * @param prepare      for an {@code EXECUTE} of an SQL-level prepared RPC call, the PREPARE to replay before
      *                     it (the client's bytes, one char per byte); null otherwise
      * @param declares     for a {@code DECLARE ... CURSOR}, the cursor; null otherwise
@@ -97,13 +99,17 @@ public final class RpcRouter {
     private record PreparedCall(String function, String prepareText) {
     }
 
+    /** A PREPARE of an RPC call sent with the extended protocol: remembered once the session has run it. */
+    private record Registration(String name, PreparedCall call) {
+    }
+
     /**
      * A held message; {@code statement} is the RPC statement an RPC message belongs to, as it was when the message
      * arrived (a later Parse may reuse the name); {@code portal} the portal a Bind, Describe, Execute or Close
      * names; {@code continues} the portal on the kept connection it goes on with, or null.
      */
     private record Held(ByteBuf message, Target target, RpcStatement statement, boolean execute, String portal,
-                        String continues, int maxRows) {
+                        String continues, int maxRows, Registration registers) {
 
         byte type() {
             return message.getByte(message.readerIndex());
@@ -190,6 +196,12 @@ public final class RpcRouter {
             case Parse.TYPE -> {
                 Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
                 RpcStatement statement = rpcStatement(parse, frame, standardConformingStrings, clientEncoding);
+                if (statement != null && statement.prepare() != null && statement.parseMessage() == null) {
+                    // a PREPARE of an RPC call: it runs in the session, whose answer the plan must see
+                    rpcStatements.remove(parse.statement());
+                    yield hold(frame, Target.SESSION, null, false, null, null, 0, new Registration(statement.name(),
+                            new PreparedCall(statement.function(), statement.prepare())));
+                }
                 if (statement != null) {
                     rpcStatements.put(parse.statement(), statement);
                     yield hold(frame, Target.RPC, statement, false, null, null, 0);
@@ -449,6 +461,9 @@ public final class RpcRouter {
         List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
                 .statements();
         SqlStatement call = statements.stream().filter(SqlStatement::hasRpcCall).findFirst().orElse(null);
+        if (call != null && call.kind() == StatementKind.PREPARE) { // see route: no parse message to replay
+            return new RpcStatement(call.name(), null, firstCall(statements), bytes, null, null);
+        }
         if (call != null) {
             return new RpcStatement(parse.statement(), firstMessage(frame.content()), firstCall(statements), null,
                     call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect());
@@ -506,6 +521,11 @@ public final class RpcRouter {
 
     private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
                          String continues, int maxRows) {
+        return hold(frame, target, statement, execute, portal, continues, maxRows, null);
+    }
+
+    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
+                         String continues, int maxRows, Registration registers) {
         if (held == null) {
             held = new ArrayList<>();
             heldBytes = 0;
@@ -517,7 +537,7 @@ public final class RpcRouter {
             throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "an extended-protocol batch that calls an"
                     + " RPC function sent more than " + MAX_HELD_BYTES + " bytes without a Sync");
         }
-        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows));
+        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows, registers));
         executeSinceSync |= execute;
         return Routing.HELD;
     }
@@ -595,7 +615,10 @@ public final class RpcRouter {
         if (first.target() == Target.SESSION) {
             segment.forEach(message -> messages.add(message.message()));
             messages.add(Sync.INSTANCE.encode(alloc));
-            return new StitchStep.OnSession(messages);
+            List<Registration> registrations = segment.stream().map(Held::registers).filter(Objects::nonNull).toList();
+            return new StitchStep.OnSession(messages, false, registrations.isEmpty()
+                    || segment.stream().noneMatch(Held::execute) ? null
+                    : () -> registrations.forEach(each -> prepared.put(each.name(), each.call())));
         }
         boolean executes = segment.stream().anyMatch(Held::execute);
         boolean limited = segment.stream().anyMatch(message -> message.execute() && message.maxRows() > 0);
