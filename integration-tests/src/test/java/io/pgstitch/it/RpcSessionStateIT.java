@@ -10,6 +10,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -17,6 +19,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -261,6 +264,78 @@ class RpcSessionStateIT {
                 }
             }
             assertThat(scalar(connection, "select iasql_echo(3)")).isEqualTo("3");
+        }
+    }
+
+    /** Parse of {@code sql}, Bind of it to {@code portal}, Describe of the portal: how pg-cursor opens a cursor. */
+    private static void openPortal(RawClient client, String sql, String portal) throws Exception {
+        byte[] text = sql.getBytes(StandardCharsets.UTF_8);
+        client.send('P', ByteBuffer.allocate(text.length + 4).put((byte) 0).put(text).put((byte) 0).putShort((short) 0)
+                .array());
+        byte[] name = portal.getBytes(StandardCharsets.UTF_8);
+        client.send('B', ByteBuffer.allocate(name.length + 8).put(name).put((byte) 0).put((byte) 0)
+                .putShort((short) 0).putShort((short) 0).putShort((short) 0).array());
+        client.send('D', ByteBuffer.allocate(name.length + 2).put((byte) 'P').put(name).put((byte) 0).array());
+    }
+
+    private static void execute(RawClient client, String portal, int rows) throws Exception {
+        byte[] name = portal.getBytes(StandardCharsets.UTF_8);
+        client.send('E', ByteBuffer.allocate(name.length + 5).put(name).put((byte) 0).putInt(rows).array());
+    }
+
+    /** The types of the messages read up to and with the next ReadyForQuery, which is shown with its status. */
+    private static String untilReady(RawClient client) throws Exception {
+        StringBuilder types = new StringBuilder();
+        RawClient.Message message;
+        do {
+            message = client.read();
+            types.append(message.type());
+        } while (message.type() != 'Z');
+        return types.append((char) message.body()[0]).toString();
+    }
+
+    @Test
+    void anRpcPortalThatFailsWhileReadAtAFlushSkipsToTheSyncAsDirectly() throws Exception {
+        for (boolean block : List.of(false, true)) {
+            List<String> seen = new ArrayList<>();
+            for (Via via : Via.values()) {
+                try (RawClient client = RawClient.connect(via.port())) {
+                    client.sendStartup(Map.of("user", "postgres", "database", DB));
+                    client.readUntil('Z');
+                    StringBuilder out = new StringBuilder();
+                    if (block) {
+                        client.send('Q', "BEGIN\0".getBytes(StandardCharsets.UTF_8));
+                        out.append(untilReady(client)).append(' ');
+                    }
+                    openPortal(client, "select * from iasql_setof(3)", "C_1");
+                    client.send('H', new byte[0]);
+                    out.append(client.read().type()).append(client.read().type()).append(client.read().type());
+                    execute(client, "C_1", 2);
+                    client.send('H', new byte[0]);
+                    out.append(' ').append(client.read().type()).append(client.read().type())
+                            .append(client.read().type());
+                    openPortal(client, "select iasql_fail()", "C_2");
+                    execute(client, "C_2", 2);
+                    client.send('H', new byte[0]);
+                    RawClient.Message error;
+                    out.append(' ');
+                    do {
+                        error = client.read();
+                        out.append(error.type());
+                    } while (error.type() != 'E');
+                    assertThat(error.sqlState()).isEqualTo("P0001");
+                    execute(client, "C_1", 2); // skipped, as everything until the Sync
+                    client.send('H', new byte[0]);
+                    client.send('S', new byte[0]);
+                    out.append(' ').append(untilReady(client));
+                    client.send('Q', ((block ? "ROLLBACK; " : "") + "select iasql_noop()\0")
+                            .getBytes(StandardCharsets.UTF_8));
+                    out.append(' ').append(untilReady(client));
+                    seen.add(out.toString());
+                }
+            }
+            assertThat(seen.get(1)).as("through pgstitch, block: " + block).isEqualTo(seen.get(0));
+            assertThat(seen.get(0)).isEqualTo(block ? "CZT 12T DDs 12TE ZE CTDCZI" : "12T DDs 12TE ZI TDCZI");
         }
     }
 }
