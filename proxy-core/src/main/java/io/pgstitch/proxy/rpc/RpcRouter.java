@@ -15,8 +15,6 @@ import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.sqlsplit.ClientEncoding;
-import io.pgstitch.sqlsplit.QueryAnalysis;
-import io.pgstitch.sqlsplit.Segment;
 import io.pgstitch.sqlsplit.SplitMode;
 import io.pgstitch.sqlsplit.SqlStatement;
 import io.pgstitch.sqlsplit.StatementKind;
@@ -95,12 +93,8 @@ public final class RpcRouter {
                                 String effect) {
     }
 
-    /** An SQL-level PREPARE of an RPC call: its function and its text (the client's bytes, one char per byte). */
-    private record PreparedCall(String function, String prepareText) {
-    }
-
     /** A PREPARE of an RPC call sent with the extended protocol: remembered once the session has run it. */
-    private record Registration(String name, PreparedCall call) {
+    private record Registration(String name, QueryPlanner.PreparedCall call) {
     }
 
     /**
@@ -153,9 +147,9 @@ public final class RpcRouter {
     private final Map<String, RpcStatement> rpcStatements = new HashMap<>();
     /** Portal name to the RPC statement it was bound from, in the batch under way; portals that live on are kept's. */
     private final Map<String, RpcStatement> rpcPortals = new HashMap<>();
-    private final Map<String, PreparedCall> prepared = new HashMap<>();
     private final TransactionWatch watch = new TransactionWatch();
     private final KeptConnection kept = new KeptConnection();
+    private final QueryPlanner queries;
     private List<Held> held;
     private long heldBytes;
     /** Messages of the current batch were forwarded before it was held: they end in a segment of their own. */
@@ -174,6 +168,7 @@ public final class RpcRouter {
     public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
         this.alloc = alloc;
+        this.queries = new QueryPlanner(settings, alloc, kept);
     }
 
     /**
@@ -200,7 +195,7 @@ public final class RpcRouter {
                     // a PREPARE of an RPC call: it runs in the session, whose answer the plan must see
                     rpcStatements.remove(parse.statement());
                     yield hold(frame, Target.SESSION, null, false, null, null, 0, new Registration(statement.name(),
-                            new PreparedCall(statement.function(), statement.prepare())));
+                            new QueryPlanner.PreparedCall(statement.function(), statement.prepare())));
                 }
                 if (statement != null) {
                     rpcStatements.put(parse.statement(), statement);
@@ -320,7 +315,7 @@ public final class RpcRouter {
             return Routing.PASS;
         }
         String bytes = Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql();
-        List<StitchStep> steps = planQuery(bytes, encoding, standardConformingStrings);
+        List<StitchStep> steps = queries.plan(bytes, encoding, standardConformingStrings);
         if (steps == null) {
             return Routing.PASS;
         }
@@ -330,119 +325,7 @@ public final class RpcRouter {
         return Routing.READY;
     }
 
-    /**
-     * The steps of a Query text, or null when it goes to the session backend untouched.
-     *
-     * @param bytes the text as the client's bytes, one char per byte
-     */
-    private List<StitchStep> planQuery(String bytes, ClientEncoding encoding, boolean standardConformingStrings) {
-        SplitMode split = settings.split();
-        boolean remembered = kept.active() || !prepared.isEmpty(); // names the fast path cannot see
-        if (split != SplitMode.ALWAYS && !remembered
-                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
-            return null; // the fast path: no word that could name an RPC function
-        }
-        QueryAnalysis analysis = settings.analyzer().analyze(bytes, encoding, standardConformingStrings);
-        List<SqlStatement> statements = analysis.statements();
-        boolean apart = statements.stream().anyMatch(this::apart);
-        boolean cut = switch (split) {
-            case RPC_ONLY -> apart;
-            case ALWAYS -> statements.size() > 1 || apart;
-            case NEVER -> statements.size() == 1 && apart;
-        };
-        List<StitchStep> steps = new ArrayList<>();
-        if (!cut) {
-            if (!kept.active()) {
-                return null;
-            }
-            // while a connection is kept, the end of the session's block must be seen before the client is answered
-            steps.add(new StitchStep.OnSession(List.of(query(bytes))));
-            return steps;
-        }
-        for (Segment segment : analysis.segments(split, this::apart)) {
-            // a slice of the client's bytes, written back byte for byte
-            String text = segment.text(bytes);
-            steps.add(segment.rpc() ? apartStep(segment.statements().get(0), text)
-                    : new StitchStep.OnSession(List.of(query(text))));
-        }
-        return steps;
-    }
-
-    /** Whether a statement runs elsewhere than in a run of the session's statements. */
-    private boolean apart(SqlStatement statement) {
-        if (statement.hasRpcCall()) {
-            // SET takes no expressions: PostgreSQL refuses the call there with its own syntax error
-            return statement.kind() != StatementKind.SET && statement.kind() != StatementKind.RESET;
-        }
-        return switch (statement.kind()) {
-            case EXECUTE -> prepared.containsKey(statement.name());
-            case FETCH, CLOSE -> statement.name() != null && kept.function(statement.name()) != null;
-            case DEALLOCATE -> statement.name() == null ? !prepared.isEmpty() : prepared.containsKey(statement.name());
-            case DISCARD -> !prepared.isEmpty() && "all".equals(statement.name());
-            default -> false;
-        };
-    }
-
-    /** The step of a statement that {@link #apart} accepted, {@code text} being its bytes. */
-    private StitchStep apartStep(SqlStatement statement, String text) {
-        String name = statement.name();
-        switch (statement.kind()) {
-            case EXECUTE -> {
-                if (!statement.hasRpcCall()) {
-                    PreparedCall call = prepared.get(name);
-                    return new StitchStep.OnRpc(call.function(), List.of(query(text)), 0, 0,
-                            List.of(query(call.prepareText())), StitchStep.Lifetime.CALL);
-                }
-            }
-            case FETCH, CLOSE -> {
-                if (!statement.hasRpcCall()) {
-                    boolean close = statement.kind() == StatementKind.CLOSE;
-                    return new StitchStep.OnRpc(kept.function(name), List.of(query(text)), 0, 0, List.of(),
-                            new StitchStep.Lifetime(name, null, close ? name : null, List.of(), true, false, false));
-                }
-            }
-            case DEALLOCATE, DISCARD -> {
-                if (!statement.hasRpcCall()) {
-                    return new StitchStep.OnSession(List.of(query(text)), false, name == null || "all".equals(name)
-                            ? prepared::clear : () -> prepared.remove(name));
-                }
-            }
-            case PREPARE -> {
-                // it only parses: it runs in the session, and each EXECUTE of it on an RPC connection
-                String function = firstCall(List.of(statement));
-                return new StitchStep.OnSession(List.of(query(text)), false,
-                        () -> prepared.put(name, new PreparedCall(function, text)));
-            }
-            default -> {
-            }
-        }
-        String function = firstCall(List.of(statement));
-        if (statement.sessionEffect() != null) {
-            return new StitchStep.Refused(function, refusal(function, statement.sessionEffect()),
-                    List.of(query(text)));
-        }
-        if (statement.kind() == StatementKind.DECLARE) {
-            return new StitchStep.OnRpc(function, List.of(query(text)), 0, 0, List.of(),
-                    new StitchStep.Lifetime(null, name, null, List.of(), true, false, false));
-        }
-        return new StitchStep.OnRpc(function, List.of(query(text)), 0, 0);
-    }
-
-    /** The error refusing an RPC call in a statement whose effect would stay on the RPC connection. */
-    static PgException refusal(String function, String effect) {
-        return PgException.error(SqlState.FEATURE_NOT_SUPPORTED, "RPC function " + function
-                        + " cannot run in a statement that " + effect)
-                .withHint("pgstitch runs a statement that calls an RPC function on a separate connection, so what"
-                        + " the statement leaves in the session would be left there instead. Call the function in a"
-                        + " statement of its own.");
-    }
-
-    /** A Query of the client's bytes (one char per byte), written back byte for byte. */
-    private ByteBuf query(String bytes) {
-        return new Query(bytes).encodeWith(alloc, StandardCharsets.ISO_8859_1);
-    }
-
-    private static String firstCall(List<SqlStatement> statements) {
+    static String firstCall(List<SqlStatement> statements) {
         return statements.stream().flatMap(statement -> statement.rpcCalls().stream()).findFirst().orElseThrow();
     }
 
@@ -454,7 +337,7 @@ public final class RpcRouter {
                                       String clientEncoding) {
         ClientEncoding encoding = encoding(clientEncoding);
         String bytes = parse.query();
-        if (encoding == null || prepared.isEmpty()
+        if (encoding == null || !queries.remembersPrepared()
                 && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null;
         }
@@ -470,7 +353,7 @@ public final class RpcRouter {
         }
         SqlStatement execute = statements.size() == 1 && statements.get(0).kind() == StatementKind.EXECUTE
                 ? statements.get(0) : null;
-        PreparedCall prepare = execute == null ? null : prepared.get(execute.name());
+        QueryPlanner.PreparedCall prepare = execute == null ? null : queries.prepared(execute.name());
         return prepare == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()),
                 prepare.function(), prepare.prepareText(), null, null);
     }
@@ -618,7 +501,7 @@ public final class RpcRouter {
             List<Registration> registrations = segment.stream().map(Held::registers).filter(Objects::nonNull).toList();
             return new StitchStep.OnSession(messages, false, registrations.isEmpty()
                     || segment.stream().noneMatch(Held::execute) ? null
-                    : () -> registrations.forEach(each -> prepared.put(each.name(), each.call())));
+                    : () -> registrations.forEach(each -> queries.remember(each.name(), each.call())));
         }
         boolean executes = segment.stream().anyMatch(Held::execute);
         boolean limited = segment.stream().anyMatch(message -> message.execute() && message.maxRows() > 0);
@@ -643,12 +526,13 @@ public final class RpcRouter {
             closeStatements = 1;
         }
         if (statement.effect() != null && executes) {
-            return new StitchStep.Refused(statement.function(), refusal(statement.function(), statement.effect()),
-                    messages);
+            return new StitchStep.Refused(statement.function(),
+                    QueryPlanner.refusal(statement.function(), statement.effect()), messages);
         }
         List<String> portals = segment.stream().filter(message -> message.type() == Bind.TYPE).map(Held::portal)
                 .toList();
-        List<ByteBuf> preamble = statement.prepare() == null ? List.of() : List.of(query(statement.prepare()));
+        List<ByteBuf> preamble = statement.prepare() == null ? List.of()
+                : List.of(QueryPlanner.query(alloc, statement.prepare()));
         return new StitchStep.OnRpc(statement.function(), messages, injected, closeStatements, preamble,
                 new StitchStep.Lifetime(null, executes ? statement.declares() : null, closes, portals, executes,
                         limited, flushed));
