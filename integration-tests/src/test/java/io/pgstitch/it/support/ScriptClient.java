@@ -42,6 +42,7 @@ public final class ScriptClient {
 
     /** node with {@code module} installed in src/test/node, or the calling test is skipped. */
     public static ScriptClient node(String module) {
+        Assumptions.assumeTrue(ClientProcess.onPath("node"), "node is not on PATH: apt-get install nodejs");
         Assumptions.assumeTrue(Files.isDirectory(NODE_MODULES.resolve(module)), "node module " + module
                 + " is missing: npm install --prefix integration-tests/src/test/node");
         return new ScriptClient(List.of("node", "-e"));
