@@ -21,6 +21,7 @@ import java.sql.Statement;
  *   <li>{@code iasql_install(m)}: the engine inserts 3 rows for module m into {@code installed}</li>
  *   <li>{@code iasql_fail()}: raises an error; {@code iasql_sleep(s)}: sleeps; {@code iasql_noop()}: 'ok'</li>
  *   <li>{@code iasql_whoami()}: the backend pid, search_path and application_name it runs with</li>
+ *   <li>{@code iasql_setof(n)}: rows 1..n with the backend pid that made them; {@code iasql_echo(v)}: v</li>
  * </ul>
  */
 final class RpcEngine implements AutoCloseable {
@@ -40,9 +41,14 @@ final class RpcEngine implements AutoCloseable {
 
     /** Creates the database, its tables and functions on {@code shard} and starts the engine thread. */
     static RpcEngine start(PostgresServer shard) throws SQLException {
-        shard.createDatabase(DATABASE);
-        String self = "host=" + shard.host() + " port=" + shard.port() + " dbname=" + DATABASE + " user=postgres";
-        shard.execute(DATABASE, """
+        return start(shard, DATABASE);
+    }
+
+    /** The same in {@code database}, for a test class of its own on the shared cluster. */
+    static RpcEngine start(PostgresServer shard, String database) throws SQLException {
+        shard.createDatabase(database);
+        String self = "host=" + shard.host() + " port=" + shard.port() + " dbname=" + database + " user=postgres";
+        shard.execute(database, """
                 CREATE EXTENSION dblink;
                 CREATE TABLE instance (id serial PRIMARY KEY, name text NOT NULL);
                 CREATE TABLE installed (module text NOT NULL, item int NOT NULL);
@@ -84,10 +90,13 @@ final class RpcEngine implements AutoCloseable {
                 CREATE FUNCTION iasql_sleep(seconds float8) RETURNS text LANGUAGE sql AS $$
                   SELECT 'slept' FROM pg_sleep(seconds) $$;
                 CREATE FUNCTION iasql_noop() RETURNS text LANGUAGE sql AS $$ SELECT 'ok' $$;
+                CREATE FUNCTION iasql_setof(n int) RETURNS TABLE (i int, pid int) LANGUAGE sql AS $$
+                  SELECT g, pg_backend_pid() FROM generate_series(1, n) g $$;
+                CREATE FUNCTION iasql_echo(v int) RETURNS int LANGUAGE sql AS $$ SELECT v $$;
                 CREATE FUNCTION iasql_whoami() RETURNS TABLE (pid int, search_path text, app text) LANGUAGE sql AS $$
                   SELECT pg_backend_pid(), current_setting('search_path'), current_setting('application_name') $$;
                 """.formatted(self));
-        return new RpcEngine(DriverManager.getConnection(shard.jdbcUrl(DATABASE), "postgres", ""));
+        return new RpcEngine(DriverManager.getConnection(shard.jdbcUrl(database), "postgres", ""));
     }
 
     private void run() {

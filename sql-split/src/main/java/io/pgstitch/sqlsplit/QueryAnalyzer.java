@@ -111,8 +111,10 @@ public final class QueryAnalyzer {
             // JSqlParser reads characters: the statement decoded, so that its names compare with the candidates'
             List<String> calls = candidates.isEmpty() ? List.of()
                     : RpcCallConfirmer.confirm(encoding.decode(text, piece.start(), piece.end()), candidates);
-            statements.add(new SqlStatement(piece.start(), piece.end(), classification.kind(),
-                    classification.transaction(), calls));
+            StatementKind kind = classification.kind();
+            statements.add(new SqlStatement(piece.start(), piece.end(), kind, classification.transaction(), calls,
+                    StatementClassifier.name(kind, piece.tokens()),
+                    StatementClassifier.sessionEffect(kind, piece.tokens())));
         }
         return new QueryAnalysis(statements);
     }

@@ -2,6 +2,7 @@ package io.pgstitch.sqlsplit;
 
 import io.pgstitch.sqlsplit.SqlLexer.TokenType;
 
+import java.util.Locale;
 import java.util.Set;
 
 /** Decides a statement's kind from its leading keywords, the way a proxy needs it. */
@@ -9,6 +10,10 @@ final class StatementClassifier {
 
     record Classification(StatementKind kind, TransactionCommand transaction) {
     }
+
+    /** Functions whose effect stays in the session that calls them. */
+    private static final Set<String> SESSION_FUNCTIONS = Set.of("set_config", "pg_advisory_lock",
+            "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared");
 
     private static final Set<String> DDL = Set.of("CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "GRANT", "REVOKE",
             "REINDEX", "REFRESH", "SECURITY", "IMPORT", "CLUSTER");
@@ -50,8 +55,74 @@ final class StatementClassifier {
             case "DISCARD" -> of(StatementKind.DISCARD);
             case "DO" -> of(StatementKind.DO);
             case "CALL" -> of(StatementKind.CALL);
+            case "DECLARE" -> of(StatementKind.DECLARE);
+            case "FETCH", "MOVE" -> of(StatementKind.FETCH);
+            case "CLOSE" -> of(StatementKind.CLOSE);
             default -> DDL.contains(keyword) ? of(StatementKind.DDL) : of(StatementKind.OTHER);
         };
+    }
+
+    /**
+     * The cursor or prepared statement a statement of {@code kind} names (see {@link SqlStatement#name()}): the
+     * word after DECLARE, CLOSE, PREPARE, EXECUTE, DEALLOCATE [PREPARE]; the last word of FETCH and MOVE, whose
+     * direction comes first; for DISCARD, what it discards, lower-cased ({@code all}, {@code plans}, ...).
+     */
+    static String name(StatementKind kind, Tokens tokens) {
+        return switch (kind) {
+            case DECLARE, PREPARE, EXECUTE -> tokens.identifier(1);
+            case FETCH -> tokens.identifier(tokens.size() - 1);
+            case CLOSE -> tokens.keyword(1).equals("ALL") ? null : tokens.identifier(1);
+            case DISCARD -> tokens.keyword(1).toLowerCase(Locale.ROOT);
+            case DEALLOCATE -> {
+                int i = tokens.keyword(1).equals("PREPARE") ? 2 : 1;
+                yield tokens.keyword(i).equals("ALL") ? null : tokens.identifier(i);
+            }
+            default -> null;
+        };
+    }
+
+    /**
+     * What a statement leaves in the session that a run on another connection would lose (see
+     * {@link SqlStatement#sessionEffect()}), or null: a temporary table or view ({@code CREATE TEMP ...},
+     * {@code SELECT ... INTO TEMP}), a cursor WITH HOLD, a call of set_config or of a session advisory lock.
+     */
+    static String sessionEffect(StatementKind kind, Tokens tokens) {
+        if (kind == StatementKind.DDL && tokens.keyword(0).equals("CREATE")) {
+            int i = tokens.keyword(1).equals("GLOBAL") || tokens.keyword(1).equals("LOCAL") ? 2 : 1;
+            if (tokens.keyword(i).equals("TEMP") || tokens.keyword(i).equals("TEMPORARY")) {
+                return tokens.keyword(i + 1).equals("TABLE") ? "creates a temporary table"
+                        : "creates a temporary object";
+            }
+        }
+        int depth = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            TokenType type = tokens.type(i);
+            if (type == TokenType.OPEN_PAREN) {
+                depth++;
+            } else if (type == TokenType.CLOSE_PAREN) {
+                depth--;
+            } else if (depth == 0 && kind == StatementKind.SELECT && tokens.isWord(i, "into")
+                    && temporaryTableName(tokens, i + 1)) {
+                return "creates a temporary table";
+            } else if (depth == 0 && kind == StatementKind.DECLARE && tokens.isWord(i, "with")
+                    && tokens.isWord(i + 1, "hold")) {
+                return "declares a cursor WITH HOLD";
+            }
+            String function = tokens.type(i + 1) == TokenType.OPEN_PAREN ? tokens.identifier(i) : null;
+            if (function != null && SESSION_FUNCTIONS.contains(function)) {
+                return "calls " + function;
+            }
+        }
+        return null;
+    }
+
+    /** SELECT ... INTO {TEMPORARY | TEMP | LOCAL TEMP | GLOBAL TEMP ...} name, from the word after INTO. */
+    private static boolean temporaryTableName(Tokens tokens, int i) {
+        String word = tokens.keyword(i);
+        if (word.equals("LOCAL") || word.equals("GLOBAL")) {
+            word = tokens.keyword(i + 1);
+        }
+        return word.equals("TEMP") || word.equals("TEMPORARY");
     }
 
     private static TransactionCommand rollback(Tokens tokens, int next, String second) {

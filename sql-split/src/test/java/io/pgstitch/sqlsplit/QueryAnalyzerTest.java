@@ -73,4 +73,44 @@ class QueryAnalyzerTest {
         assertThat(TransactionCommand.ROLLBACK_TO_SAVEPOINT.endsTransaction()).isFalse();
         assertThat(TransactionCommand.PREPARE_TRANSACTION.endsTransaction()).isTrue();
     }
+
+    @Test
+    void cursorsAndPreparedStatementsAreNamedAsPostgresqlResolvesThem() {
+        String sql = "DECLARE _psql_cursor NO SCROLL CURSOR FOR select iasql_setof(3); FETCH FORWARD 2 FROM "
+                + "_psql_cursor; move next in \"Named One\"; fetch C; CLOSE _psql_cursor; close all; "
+                + "PREPARE q(int) AS select iasql_echo($1); EXECUTE Q(6); DEALLOCATE PREPARE q; deallocate all; "
+                + "DISCARD ALL";
+        QueryAnalysis analysis = analyzer.analyze(sql, true);
+        assertThat(analysis.statements()).extracting(SqlStatement::kind).containsExactly(StatementKind.DECLARE,
+                StatementKind.FETCH, StatementKind.FETCH, StatementKind.FETCH, StatementKind.CLOSE,
+                StatementKind.CLOSE, StatementKind.PREPARE, StatementKind.EXECUTE, StatementKind.DEALLOCATE,
+                StatementKind.DEALLOCATE, StatementKind.DISCARD);
+        assertThat(analysis.statements()).extracting(SqlStatement::name).containsExactly("_psql_cursor",
+                "_psql_cursor", "Named One", "c", "_psql_cursor", null, "q", "q", "q", null, "all");
+        assertThat(analysis.statements().get(0).rpcCalls()).containsExactly("iasql_setof");
+        assertThat(analysis.statements().get(7).hasRpcCall()).as("EXECUTE names a statement, not a function")
+                .isFalse();
+    }
+
+    @Test
+    void whatAStatementLeavesInTheSessionIsTold() {
+        assertThat(effect("create temp table tt as select iasql_echo(9)")).isEqualTo("creates a temporary table");
+        assertThat(effect("CREATE LOCAL TEMPORARY TABLE tt AS SELECT 1")).isEqualTo("creates a temporary table");
+        assertThat(effect("create temporary view v as select iasql_echo(1)")).isEqualTo("creates a temporary object");
+        assertThat(effect("select iasql_echo(9) as x into temp tt")).isEqualTo("creates a temporary table");
+        assertThat(effect("select iasql_echo(9) into local temporary table tt")).isEqualTo("creates a temporary table");
+        assertThat(effect("declare c cursor with hold for select iasql_setof(3)"))
+                .isEqualTo("declares a cursor WITH HOLD");
+        assertThat(effect("select set_config('app.x', iasql_echo(1)::text, false)")).isEqualTo("calls set_config");
+        assertThat(effect("select pg_catalog.pg_advisory_lock(iasql_echo(1))")).isEqualTo("calls pg_advisory_lock");
+        assertThat(effect("create table t as select iasql_echo(9)")).as("a table that outlives the session").isNull();
+        assertThat(effect("select iasql_echo(9) into t")).isNull();
+        assertThat(effect("insert into temp_log select iasql_echo(9)")).isNull();
+        assertThat(effect("declare c cursor without hold for select iasql_setof(3)")).isNull();
+        assertThat(effect("select (select 1 into temp x)")).as("only the outer INTO makes a table").isNull();
+    }
+
+    private String effect(String sql) {
+        return analyzer.analyze(sql, true).statements().get(0).sessionEffect();
+    }
 }

@@ -293,6 +293,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
         /** The answer to a client's own request: straight to the client. */
         void clientResponse(Frame frame) {
+            if (router != null) {
+                router.observe(frame);
+            }
             byte type = frame.type();
             if (type == ReadyForQuery.TYPE) {
                 errorSinceSync = false;

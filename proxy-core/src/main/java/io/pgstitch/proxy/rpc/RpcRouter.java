@@ -7,18 +7,20 @@ import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.frontend.Bind;
-import io.pgstitch.protocol.Buffers;
 import io.pgstitch.protocol.frontend.Close;
 import io.pgstitch.protocol.frontend.Describe;
 import io.pgstitch.protocol.frontend.Execute;
 import io.pgstitch.protocol.frontend.Parse;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
+import io.pgstitch.proxy.rpc.BatchPlanner.Held;
+import io.pgstitch.proxy.rpc.BatchPlanner.Registration;
+import io.pgstitch.proxy.rpc.BatchPlanner.RpcStatement;
+import io.pgstitch.proxy.rpc.BatchPlanner.Target;
 import io.pgstitch.sqlsplit.ClientEncoding;
-import io.pgstitch.sqlsplit.QueryAnalysis;
-import io.pgstitch.sqlsplit.Segment;
 import io.pgstitch.sqlsplit.SplitMode;
 import io.pgstitch.sqlsplit.SqlStatement;
+import io.pgstitch.sqlsplit.StatementKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+
 
 /**
  * Decides, message by message, whether what a client sends passes through to its session backend untouched or
@@ -45,6 +48,16 @@ import java.util.Objects;
  * that PostgreSQL's errors name the statement the client knows; the connection's reset when it goes back to
  * its pool ({@code DISCARD ALL}) drops it before the connection serves another call. Messages of the batch
  * that passed before the first RPC message form a segment of their own.
+ *
+ * <p>What lives on past a step: a portal bound from an RPC statement that is read at a Flush, or with a row limit
+ * in a transaction block, and a cursor declared over an RPC call, live on the RPC connection the session keeps
+ * ({@link KeptConnection}); the router sends what refers to them there (Execute, Describe and Close of the
+ * portal, FETCH, MOVE and CLOSE of the cursor), and while that connection is kept it holds every request, so
+ * that the end of the session's block ends the kept connection's before the client hears of it. A PREPARE of an
+ * RPC call runs in the session (it only parses) and is remembered: each EXECUTE of it runs on an RPC connection
+ * with the PREPARE replayed first. A statement whose effect would stay on the RPC connection (a temporary
+ * table, a cursor WITH HOLD, set_config) is refused by name. {@link TransactionWatch} follows the session
+ * backend's answers, so that an RPC call that is the first statement of a block may run.
  *
  * <p>Texts and names are the client's bytes, in its {@code client_encoding}: the router reads them one char
  * per byte (ISO-8859-1), the analyzer lexes them as bytes in that encoding, and a segment is a slice of the
@@ -68,24 +81,47 @@ public final class RpcRouter {
     /** A held extended batch larger than this is a client that never syncs, not a real batch. */
     static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
 
-    private enum Target { SESSION, RPC }
-
-    /** @param parseMessage the client's Parse message, byte for byte, to replay on an RPC connection */
-    private record RpcStatement(String name, byte[] parseMessage, String function) {
-    }
-
     /**
-     * A held message; {@code statement} is the RPC statement an RPC message belongs to, as it was when the message
-     * arrived (a later Parse may reuse the name).
+     * A plan ready to run, with what a stitched request needs of the session's RPC state. The caller owns its
+     * steps until the request takes them.
      */
-    private record Held(ByteBuf message, Target target, RpcStatement statement, boolean execute) {
+    public static final class Plan {
+        private final List<StitchStep> steps;
+        private final TransactionWatch watch;
+        private final KeptConnection kept;
+
+        private Plan(List<StitchStep> steps, TransactionWatch watch, KeptConnection kept) {
+            this.steps = steps;
+            this.watch = watch;
+            this.kept = kept;
+        }
+
+        List<StitchStep> steps() {
+            return steps;
+        }
+
+        TransactionWatch watch() {
+            return watch;
+        }
+
+        KeptConnection kept() {
+            return kept;
+        }
+
+        public void release() {
+            steps.forEach(StitchStep::release);
+        }
     }
 
     private final RpcSettings settings;
     private final ByteBufAllocator alloc;
     private final Map<String, RpcStatement> rpcStatements = new HashMap<>();
-    /** Portal name to the RPC statement it was bound from; portals end at Sync. */
+    /** Portal name to the RPC statement it was bound from, in the batch under way; portals that live on are kept's. */
     private final Map<String, RpcStatement> rpcPortals = new HashMap<>();
+    private final TransactionWatch watch = new TransactionWatch();
+    private final KeptConnection kept = new KeptConnection();
+    private final QueryPlanner queries;
+    private final BatchPlanner batches;
     private List<Held> held;
     private long heldBytes;
     /** Messages of the current batch were forwarded before it was held: they end in a segment of their own. */
@@ -104,6 +140,8 @@ public final class RpcRouter {
     public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
         this.alloc = alloc;
+        this.queries = new QueryPlanner(settings, alloc, kept);
+        this.batches = new BatchPlanner(settings, alloc, kept, queries);
     }
 
     /**
@@ -116,7 +154,7 @@ public final class RpcRouter {
      */
     public Routing route(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         byte type = frame.type();
-        if (rpcStatements.isEmpty() && rpcPortals.isEmpty()
+        if (rpcStatements.isEmpty() && rpcPortals.isEmpty() && !kept.active()
                 && (type == Bind.TYPE || type == Describe.TYPE || type == Execute.TYPE || type == Close.TYPE)) {
             // Nothing refers to an RPC statement yet: no need to read the names (pgbench -M prepared's hot path).
             return session(frame, type == Execute.TYPE);
@@ -125,11 +163,16 @@ public final class RpcRouter {
             case Query.TYPE -> query(frame, standardConformingStrings, clientEncoding);
             case Parse.TYPE -> {
                 Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
-                String function = rpcFunction(parse.query(), standardConformingStrings, clientEncoding);
-                if (function != null) {
-                    RpcStatement statement = new RpcStatement(parse.statement(), firstMessage(frame.content()), function);
+                RpcStatement statement = rpcStatement(parse, frame, standardConformingStrings, clientEncoding);
+                if (statement != null && statement.prepare() != null && statement.parseMessage() == null) {
+                    // a PREPARE of an RPC call: it runs in the session, whose answer the plan must see
+                    rpcStatements.remove(parse.statement());
+                    yield hold(frame, Target.SESSION, null, false, null, null, 0, new Registration(statement.name(),
+                            new QueryPlanner.PreparedCall(statement.function(), statement.prepare())));
+                }
+                if (statement != null) {
                     rpcStatements.put(parse.statement(), statement);
-                    yield hold(frame, Target.RPC, statement, false);
+                    yield hold(frame, Target.RPC, statement, false, null, null, 0);
                 }
                 rpcStatements.remove(parse.statement());
                 yield session(frame, false);
@@ -140,29 +183,36 @@ public final class RpcRouter {
                 RpcStatement statement = rpcStatements.get(name(frame.body(), portal.length() + 1));
                 if (statement != null) {
                     rpcPortals.put(portal, statement);
-                    yield hold(frame, Target.RPC, statement, false);
+                    yield hold(frame, Target.RPC, statement, false, portal, null, 0);
                 }
                 rpcPortals.remove(portal);
+                kept.remove(portal); // the client's next use of the name means the session's portal
                 yield session(frame, false);
             }
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(frame.body());
-                RpcStatement statement = (describe.target() == Describe.Target.PORTAL ? rpcPortals : rpcStatements)
-                        .get(name(frame.body(), 1));
-                yield statement != null ? hold(frame, Target.RPC, statement, false) : session(frame, false);
+                String name = name(frame.body(), 1);
+                if (describe.target() == Describe.Target.STATEMENT) {
+                    RpcStatement statement = rpcStatements.get(name);
+                    yield statement != null ? hold(frame, Target.RPC, statement, false, null, null, 0)
+                            : session(frame, false);
+                }
+                yield portalMessage(frame, name, false, 0);
             }
             case Execute.TYPE -> {
-                Execute.decode(frame.body());
-                RpcStatement statement = rpcPortals.get(name(frame.body(), 0));
-                yield statement != null ? hold(frame, Target.RPC, statement, true) : session(frame, true);
+                Execute execute = Execute.decode(frame.body());
+                yield portalMessage(frame, name(frame.body(), 0), true, execute.maxRows());
             }
             case Close.TYPE -> {
-                // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
-                // a name it does not know, so the session backend can answer it.
                 Close close = Close.decode(frame.body());
-                (close.target() == Describe.Target.STATEMENT ? rpcStatements : rpcPortals)
-                        .remove(name(frame.body(), 1));
-                yield session(frame, false);
+                String name = name(frame.body(), 1);
+                if (close.target() == Describe.Target.STATEMENT) {
+                    // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
+                    // a name it does not know, so the session backend can answer it.
+                    rpcStatements.remove(name);
+                    yield session(frame, false);
+                }
+                yield portalMessage(frame, name, false, 0);
             }
             case 'H' -> {
                 if (held == null) {
@@ -175,8 +225,32 @@ public final class RpcRouter {
                 yield runHeld(false);
             }
             case Sync.TYPE -> sync(frame);
-            default -> held != null ? hold(frame, Target.SESSION, null, false) : Routing.PASS;
+            default -> held != null || kept.active() ? hold(frame, Target.SESSION, null, false, null, null, 0)
+                    : Routing.PASS;
         };
+    }
+
+    /**
+     * A Describe, Execute or Close of portal {@code name}: on the connection of the RPC statement it was bound
+     * from in this batch, on the kept connection where it lives on, or on the session backend.
+     */
+    private Routing portalMessage(Frame frame, String name, boolean execute, int maxRows) {
+        RpcStatement statement = rpcPortals.get(name);
+        if (statement != null) {
+            return hold(frame, Target.RPC, statement, execute, name, null, maxRows);
+        }
+        if (kept.function(name) != null) {
+            return hold(frame, Target.RPC, null, execute, name, name, maxRows);
+        }
+        return session(frame, execute);
+    }
+
+    /**
+     * Takes note of one frame of the session backend's answer to the client's own request (borrowed): the
+     * answers tell whether the session's transaction block has only just begun.
+     */
+    public void observe(Frame frame) {
+        watch.observe(frame);
     }
 
     /** Whether the plan of the last {@link Routing#READY} ends with a ReadyForQuery for the client. */
@@ -185,14 +259,15 @@ public final class RpcRouter {
     }
 
     /** The plan made by the last {@link Routing#READY}; the caller owns it from now on. */
-    public List<StitchStep> takePlan() {
+    public Plan takePlan() {
         List<StitchStep> taken = Objects.requireNonNull(plan, "no plan is ready");
         plan = null;
-        return taken;
+        return new Plan(taken, watch, kept);
     }
 
-    /** Releases whatever is held: the client left. */
+    /** Releases whatever is held and the kept RPC connection: the client left. */
     public void release() {
+        kept.release();
         if (held != null) {
             held.forEach(message -> message.message().release());
             held = null;
@@ -205,7 +280,7 @@ public final class RpcRouter {
 
     private Routing query(Frame frame, boolean standardConformingStrings, String clientEncoding) {
         if (held != null) {
-            return hold(frame, Target.SESSION, null, false);
+            return hold(frame, Target.SESSION, null, false, null, null, 0);
         }
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
         ClientEncoding encoding = encoding(clientEncoding);
@@ -213,7 +288,7 @@ public final class RpcRouter {
             return Routing.PASS;
         }
         String bytes = Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql();
-        List<StitchStep> steps = planQuery(bytes, encoding, standardConformingStrings);
+        List<StitchStep> steps = queries.plan(bytes, encoding, standardConformingStrings);
         if (steps == null) {
             return Routing.PASS;
         }
@@ -223,51 +298,37 @@ public final class RpcRouter {
         return Routing.READY;
     }
 
-    /**
-     * The steps of a Query text, or null when it goes to the session backend untouched.
-     *
-     * @param bytes the text as the client's bytes, one char per byte
-     */
-    private List<StitchStep> planQuery(String bytes, ClientEncoding encoding, boolean standardConformingStrings) {
-        SplitMode split = settings.split();
-        if (split != SplitMode.ALWAYS
-                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
-            return null; // the fast path: no word that could name an RPC function
-        }
-        QueryAnalysis analysis = settings.analyzer().analyze(bytes, encoding, standardConformingStrings);
-        List<SqlStatement> statements = analysis.statements();
-        boolean cut = switch (split) {
-            case RPC_ONLY -> analysis.hasRpcCall();
-            case ALWAYS -> statements.size() > 1 || analysis.hasRpcCall();
-            case NEVER -> statements.size() == 1 && analysis.hasRpcCall();
-        };
-        if (!cut) {
-            return null;
-        }
-        List<StitchStep> steps = new ArrayList<>();
-        for (Segment segment : analysis.segments(split)) {
-            // a slice of the client's bytes, written back byte for byte
-            List<ByteBuf> messages = List.of(new Query(segment.text(bytes)).encodeWith(alloc,
-                    StandardCharsets.ISO_8859_1));
-            steps.add(segment.rpc() ? new StitchStep.OnRpc(firstCall(segment.statements()), messages, 0, 0)
-                    : new StitchStep.OnSession(messages));
-        }
-        return steps;
-    }
-
-    private static String firstCall(List<SqlStatement> statements) {
+    static String firstCall(List<SqlStatement> statements) {
         return statements.stream().flatMap(statement -> statement.rpcCalls().stream()).findFirst().orElseThrow();
     }
 
-    /** The RPC function a prepared statement's query (the client's bytes, one char per byte) calls, or null. */
-    private String rpcFunction(String bytes, boolean standardConformingStrings, String clientEncoding) {
+    /**
+     * What a Parse prepares when it concerns an RPC connection: a statement calling an RPC function, or an EXECUTE
+     * of an SQL-level prepared RPC call; null otherwise. The query is the client's bytes, one char per byte.
+     */
+    private RpcStatement rpcStatement(Parse parse, Frame frame, boolean standardConformingStrings,
+                                      String clientEncoding) {
         ClientEncoding encoding = encoding(clientEncoding);
-        if (encoding == null || !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
+        String bytes = parse.query();
+        if (encoding == null || !queries.remembersPrepared()
+                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null;
         }
         List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
                 .statements();
-        return statements.stream().anyMatch(SqlStatement::hasRpcCall) ? firstCall(statements) : null;
+        SqlStatement call = statements.stream().filter(SqlStatement::hasRpcCall).findFirst().orElse(null);
+        if (call != null && call.kind() == StatementKind.PREPARE) { // see route: no parse message to replay
+            return new RpcStatement(call.name(), null, firstCall(statements), bytes, null, null);
+        }
+        if (call != null) {
+            return new RpcStatement(parse.statement(), firstMessage(frame.content()), firstCall(statements), null,
+                    call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect());
+        }
+        SqlStatement execute = statements.size() == 1 && statements.get(0).kind() == StatementKind.EXECUTE
+                ? statements.get(0) : null;
+        QueryPlanner.PreparedCall prepare = execute == null ? null : queries.prepared(execute.name());
+        return prepare == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()),
+                prepare.function(), prepare.prepareText(), null, null);
     }
 
     /**
@@ -301,17 +362,26 @@ public final class RpcRouter {
         return body.toString(index, end - index, StandardCharsets.ISO_8859_1);
     }
 
-    /** A message for the session backend: forwarded, unless the batch is held (or must be, for split: always). */
+    /**
+     * A message for the session backend: forwarded, unless the batch is held (or must be, for split: always, or
+     * while a connection is kept).
+     */
     private Routing session(Frame frame, boolean execute) {
-        if (held == null && !(settings.split() == SplitMode.ALWAYS && executeSinceSync)) {
+        if (held == null && !kept.active() && !(settings.split() == SplitMode.ALWAYS && executeSinceSync)) {
             unsynced = true;
             executeSinceSync |= execute;
             return Routing.PASS;
         }
-        return hold(frame, Target.SESSION, null, execute);
+        return hold(frame, Target.SESSION, null, execute, null, null, 0);
     }
 
-    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute) {
+    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
+                         String continues, int maxRows) {
+        return hold(frame, target, statement, execute, portal, continues, maxRows, null);
+    }
+
+    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
+                         String continues, int maxRows, Registration registers) {
         if (held == null) {
             held = new ArrayList<>();
             heldBytes = 0;
@@ -323,92 +393,34 @@ public final class RpcRouter {
             throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "an extended-protocol batch that calls an"
                     + " RPC function sent more than " + MAX_HELD_BYTES + " bytes without a Sync");
         }
-        held.add(new Held(frame.content(), target, statement, execute));
+        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows, registers));
         executeSinceSync |= execute;
         return Routing.HELD;
     }
 
     private Routing sync(Frame frame) {
-        if (held == null) {
+        if (held == null && !kept.active()) {
             rpcPortals.clear();
             executeSinceSync = false;
             unsynced = false;
             return Routing.PASS;
         }
         frame.release();
+        if (held == null) { // the kept connection may owe a Sync, which the request sends before it answers
+            held = new ArrayList<>();
+            heldAfterForwarded = unsynced;
+            unsynced = false;
+        }
         return runHeld(true);
     }
 
-    /** Plans the held batch; its portals end with its segments. */
+    /** Plans the held batch; its portals end with its segments, or live on on the kept connection. */
     private Routing runHeld(boolean answersSync) {
         rpcPortals.clear();
         executeSinceSync = false;
-        plan = planBatch(held);
+        plan = batches.plan(held, heldAfterForwarded, !answersSync);
         planAnswersSync = answersSync;
         held = null;
         return Routing.READY;
-    }
-
-    /** Cuts a held batch into segments, each ending with a Sync of the proxy's. */
-    private List<StitchStep> planBatch(List<Held> batch) {
-        List<StitchStep> steps = new ArrayList<>();
-        if (heldAfterForwarded) {
-            steps.add(new StitchStep.OnSession(List.of(Sync.INSTANCE.encode(alloc)), true));
-        }
-        List<Held> segment = new ArrayList<>();
-        for (Held message : batch) {
-            if (!segment.isEmpty() && startsSegment(segment, message)) {
-                steps.add(step(segment));
-                segment = new ArrayList<>();
-            }
-            segment.add(message);
-        }
-        if (!segment.isEmpty()) {
-            steps.add(step(segment));
-        }
-        return steps;
-    }
-
-    private boolean startsSegment(List<Held> segment, Held next) {
-        Held first = segment.get(0);
-        boolean executed = segment.stream().anyMatch(Held::execute);
-        return first.target() != next.target()
-                || executed && (next.target() == Target.RPC || settings.split() == SplitMode.ALWAYS)
-                || next.target() == Target.RPC && first.statement() != next.statement();
-    }
-
-    private StitchStep step(List<Held> segment) {
-        List<ByteBuf> messages = new ArrayList<>(segment.size() + 2);
-        if (segment.get(0).target() == Target.SESSION) {
-            segment.forEach(message -> messages.add(message.message()));
-            messages.add(Sync.INSTANCE.encode(alloc));
-            return new StitchStep.OnSession(messages);
-        }
-        // One RPC statement per segment, prepared under the client's own name: its messages pass as they came.
-        RpcStatement statement = segment.get(0).statement();
-        int injected = 0;
-        if (segment.get(0).message().getByte(segment.get(0).message().readerIndex()) != Parse.TYPE) {
-            messages.add(alloc.buffer(statement.parseMessage().length).writeBytes(statement.parseMessage()));
-            injected = 1;
-        }
-        segment.forEach(message -> messages.add(message.message()));
-        int closes = 0;
-        if (!statement.name().isEmpty()) { // nothing of the client's stays behind on a pooled connection
-            messages.add(closeStatement(statement.name()));
-            closes = 1;
-        }
-        messages.add(Sync.INSTANCE.encode(alloc));
-        return new StitchStep.OnRpc(statement.function(), messages, injected, closes);
-    }
-
-    /** Close of a statement whose name is the client's bytes (held one char per byte), sent back as they came. */
-    private ByteBuf closeStatement(String name) {
-        ByteBuf out = alloc.buffer(name.length() + 7);
-        int length = Buffers.beginMessage(out, Close.TYPE);
-        out.writeByte('S');
-        out.writeCharSequence(name, StandardCharsets.ISO_8859_1);
-        out.writeByte(0);
-        Buffers.endMessage(out, length);
-        return out;
     }
 }

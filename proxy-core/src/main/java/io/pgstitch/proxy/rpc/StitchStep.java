@@ -2,12 +2,13 @@ package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
+import io.pgstitch.protocol.PgException;
 
 import java.util.List;
 
 /**
  * One segment of a stitched request: complete protocol messages (each a buffer this step owns until it is sent)
- * that run together on one connection and end with a ReadyForQuery (a Query, or a Sync the proxy added).
+ * that run together on one connection.
  */
 public sealed interface StitchStep {
 
@@ -18,29 +19,87 @@ public sealed interface StitchStep {
     }
 
     /**
-     * Runs on the client's session backend.
+     * Runs on the client's session backend; its messages end with a ReadyForQuery (a Query, or a Sync the proxy
+     * added).
      *
      * @param evenAfterError it must run even when the request has already failed: the Sync that ends messages
      *                       forwarded before the batch was held, without which the backend would go on
      *                       skipping the client's next messages
+     * @param whenSucceeded  run when the step is answered without an error (a PREPARE of an RPC call is then
+     *                       remembered, a DEALLOCATE forgets it); null when there is nothing to do
      */
-    record OnSession(List<ByteBuf> messages, boolean evenAfterError) implements StitchStep {
+    record OnSession(List<ByteBuf> messages, boolean evenAfterError, Runnable whenSucceeded) implements StitchStep {
 
         OnSession(List<ByteBuf> messages) {
-            this(messages, false);
+            this(messages, false, null);
+        }
+
+        OnSession(List<ByteBuf> messages, boolean evenAfterError) {
+            this(messages, evenAfterError, null);
         }
     }
 
     /**
-     * Runs on an RPC connection, in autocommit.
+     * Runs on an RPC connection: a new one from the pool, in autocommit, or the one the session keeps (see
+     * {@link KeptConnection}). Its messages have no terminator yet: the proxy ends them with a Sync, or with a
+     * Flush when the kept connection's implicit transaction must outlive the step.
      *
      * @param function       the RPC function called, named in errors
      * @param injectedParses how many Parse messages at the start the proxy replays for statements the client
      *                       prepared earlier: their ParseComplete is not the client's to see
      * @param injectedCloses how many Close messages at the end the proxy adds so that the client's statement
      *                       does not stay on the pooled connection: their CloseComplete is not the client's either
+     * @param preamble       Queries run first on the connection, whose answers only reach the client if they fail:
+     *                       the PREPARE of an SQL-level prepared RPC call that the step EXECUTEs
+     * @param lifetime       what the step leaves on the connection, and what of it it goes on with
      */
-    record OnRpc(String function, List<ByteBuf> messages, int injectedParses, int injectedCloses)
-            implements StitchStep {
+    record OnRpc(String function, List<ByteBuf> messages, int injectedParses, int injectedCloses,
+                 List<ByteBuf> preamble, Lifetime lifetime) implements StitchStep {
+
+        OnRpc(String function, List<ByteBuf> messages, int injectedParses, int injectedCloses) {
+            this(function, messages, injectedParses, injectedCloses, List.of(), Lifetime.CALL);
+        }
+
+        @Override
+        public void release() {
+            StitchStep.super.release();
+            preamble.forEach(ReferenceCountUtil::safeRelease);
+        }
+    }
+
+    /**
+     * What an RPC step leaves on its connection beyond its own answer.
+     *
+     * @param continues a cursor or portal that lives on the kept connection and that the step goes on with (FETCH,
+     *                  MOVE or CLOSE of a cursor; Execute, Describe or Close of a portal), or null for a new call
+     * @param declares  the cursor the step declares, or null
+     * @param closes    the cursor or portal the step closes, or null
+     * @param portals   the portals the step binds
+     * @param executes  whether it runs anything (an Execute or a Query), which is what rpc.in_transaction is about
+     * @param limited   it has an Execute with a row limit: its portal may be read on after the Sync, in a block
+     * @param flushed   it runs at a client's Flush: its portals may be read before the client's Sync
+     */
+    record Lifetime(String continues, String declares, String closes, List<String> portals, boolean executes,
+                    boolean limited, boolean flushed) {
+
+        /** A call that leaves nothing behind. */
+        static final Lifetime CALL = new Lifetime(null, null, null, List.of(), true, false, false);
+
+        public Lifetime {
+            portals = List.copyOf(portals);
+        }
+
+        /** Whether the step must run on the connection the session keeps (given whether the session is in a block). */
+        boolean keeps(boolean inBlock) {
+            return declares != null || flushed && !portals.isEmpty() || inBlock && limited;
+        }
+    }
+
+    /**
+     * An RPC statement pgstitch refuses: its effect would stay on the RPC connection and be lost to the session.
+     * It fails as PostgreSQL fails a statement; in an aborted transaction {@code messages} (the statement) go to
+     * the session backend, which answers as PostgreSQL does there.
+     */
+    record Refused(String function, PgException error, List<ByteBuf> messages) implements StitchStep {
     }
 }

@@ -114,7 +114,7 @@ class RpcRouterTest {
     }
 
     private List<StitchStep> plan(RpcRouter router) {
-        List<StitchStep> plan = router.takePlan();
+        List<StitchStep> plan = router.takePlan().steps();
         plans.addAll(plan);
         return plan;
     }
@@ -123,6 +123,7 @@ class RpcRouterTest {
     private static String describe(StitchStep step) {
         StringBuilder out = new StringBuilder(step instanceof StitchStep.OnRpc rpc
                 ? "rpc(" + rpc.function() + ", injected " + rpc.injectedParses() + ")"
+                : step instanceof StitchStep.Refused refused ? "refused(" + refused.function() + ")"
                 : ((StitchStep.OnSession) step).evenAfterError() ? "session!" : "session");
         for (ByteBuf message : step.messages()) {
             char type = (char) message.getByte(message.readerIndex());
@@ -192,7 +193,7 @@ class RpcRouterTest {
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         assertThat(plan(router)).map(RpcRouterTest::describe).containsExactly(
                 "session! S", // ends the INSERT forwarded before the batch was held, even if it failed
-                "rpc(iasql_apply, injected 0) P[] B[] D[] E S",
+                "rpc(iasql_apply, injected 0) P[] B[] D[] E",
                 "session P[] B[] E S");
         assertThat(route(router, frame(Sync.INSTANCE))).as("nothing held any more").isEqualTo(Routing.PASS);
     }
@@ -208,7 +209,7 @@ class RpcRouterTest {
                 .isEqualTo(Routing.READY);
         assertThat(router.planAnswersSync()).isFalse();
         assertThat(plan(router)).map(RpcRouterTest::describe)
-                .containsExactly("rpc(iasql_apply, injected 0) P[] B[] E S");
+                .containsExactly("rpc(iasql_apply, injected 0) P[] B[] E");
         assertThat(route(router, frame(new Parse("", "select 2", new int[0])))).isEqualTo(Routing.PASS);
         assertThat(route(router, frame(Sync.INSTANCE))).as("the client's Sync goes to the session")
                 .isEqualTo(Routing.PASS);
@@ -226,14 +227,14 @@ class RpcRouterTest {
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         // under the client's name, so that PostgreSQL's errors (a Bind with the wrong parameter count) name it
         assertThat(plan(router)).map(RpcRouterTest::describe)
-                .containsExactly("rpc(iasql_install, injected 0) P[S_1] B[S_1] E C S");
+                .containsExactly("rpc(iasql_install, injected 0) P[S_1] B[S_1] E C");
 
         assertThat(route(router, bind("", "S_1"))).isEqualTo(Routing.HELD);
         route(router, frame(new Describe(Describe.Target.STATEMENT, "S_1")));
         route(router, frame(new Execute("", 0)));
         assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
         assertThat(plan(router)).map(RpcRouterTest::describe)
-                .containsExactly("rpc(iasql_install, injected 1) P[S_1] B[S_1] D[S_1] E C S");
+                .containsExactly("rpc(iasql_install, injected 1) P[S_1] B[S_1] D[S_1] E C");
 
         // Closed, then the name is reused for an ordinary statement: it goes to the session again.
         assertThat(route(router, frame(new io.pgstitch.protocol.frontend.Close(Describe.Target.STATEMENT, "S_1"))))
@@ -333,5 +334,68 @@ class RpcRouterTest {
         assertThat(route(router, bind("", "caf\u00e9"), "LATIN1")).isEqualTo(Routing.HELD);
         route(router, frame(Sync.INSTANCE), "LATIN1");
         plan(router);
+    }
+
+    @Test
+    void statementsWhoseEffectLivesInTheSessionAreGivenItOrRefused() {
+        RpcSettings settings = settings(RpcSplit.RPC_ONLY);
+        RpcRouter router = new RpcRouter(settings, ByteBufAllocator.DEFAULT);
+        assertThat(route(router, frame(new Query("prepare q(int) as select iasql_echo($1); "
+                + "create temp table tt as select iasql_echo(9); set search_path = iasql_x(); "
+                + "declare c cursor for select iasql_setof(3)")))).isEqualTo(Routing.READY);
+        List<StitchStep> steps = plan(router);
+        assertThat(steps).map(RpcRouterTest::describe).containsExactly(
+                "session Q[prepare q(int) as select iasql_echo($1);]", // it only parses: in the session
+                "refused(iasql_echo) Q[create temp table tt as select iasql_echo(9);]",
+                "session Q[set search_path = iasql_x();]", // a syntax error, PostgreSQL's own
+                "rpc(iasql_setof, injected 0) Q[declare c cursor for select iasql_setof(3)]");
+        assertThat(((StitchStep.Refused) steps.get(1)).error().getMessage())
+                .isEqualTo("RPC function iasql_echo cannot run in a statement that creates a temporary table");
+        assertThat(((StitchStep.OnRpc) steps.get(3)).lifetime().declares()).isEqualTo("c");
+
+        long analysed = settings.analyzer().analyses();
+        assertThat(route(router, frame(new Query("execute q(6)")))).as("not prepared yet: PostgreSQL's answer")
+                .isEqualTo(Routing.PASS);
+        ((StitchStep.OnSession) steps.get(0)).whenSucceeded().run(); // the session answered PREPARE
+        assertThat(route(router, frame(new Query("select 1; execute q(6)")))).isEqualTo(Routing.READY);
+        List<StitchStep> execute = plan(router);
+        assertThat(execute).map(RpcRouterTest::describe).containsExactly("session Q[select 1;]",
+                "rpc(iasql_echo, injected 0) Q[execute q(6)]");
+        assertThat(((StitchStep.OnRpc) execute.get(1)).preamble()).hasSize(1).first()
+                .satisfies(prepare -> assertThat(Query.decode(prepare.slice(5, prepare.readableBytes() - 5)).sql())
+                        .isEqualTo("prepare q(int) as select iasql_echo($1);"));
+        assertThat(settings.analyzer().analyses()).as("the fast path alone, then an analysis while q is remembered")
+                .isEqualTo(analysed + 1);
+
+        assertThat(route(router, frame(new Query("deallocate q")))).isEqualTo(Routing.READY);
+        ((StitchStep.OnSession) plan(router).get(0)).whenSucceeded().run();
+        assertThat(route(router, frame(new Query("execute q(6)")))).as("forgotten").isEqualTo(Routing.PASS);
+    }
+
+    @Test
+    void aPortalReadAtAFlushAndALimitedExecuteTellTheirPortals() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        // node-postgres' pg-cursor: Parse, Bind C_1, Describe portal, Flush
+        route(router, frame(new Parse("", "select * from iasql_setof(5)", new int[0])));
+        route(router, bind("C_1", ""));
+        route(router, frame(new Describe(Describe.Target.PORTAL, "C_1")));
+        assertThat(route(router, new Frame(Unpooled.buffer().writeByte('H').writeInt(4)))).isEqualTo(Routing.READY);
+        StitchStep.OnRpc first = (StitchStep.OnRpc) plan(router).get(0);
+        assertThat(first.lifetime()).isEqualTo(new StitchStep.Lifetime(null, null, null, List.of("C_1"), false,
+                false, true));
+        assertThat(first.lifetime().keeps(false)).as("read later before the Sync: kept").isTrue();
+
+        // PgJDBC with a fetch size: Execute with a row limit, then Sync
+        route(router, frame(new Parse("", "select * from iasql_setof(5)", new int[0])));
+        route(router, bind("C_2", ""));
+        route(router, frame(new Execute("C_2", 2)));
+        route(router, frame(new Execute("C_2", 2)));
+        assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.READY);
+        List<StitchStep> steps = plan(router);
+        assertThat(steps).map(RpcRouterTest::describe).as("the portal's Executes stay on its connection")
+                .containsExactly("rpc(iasql_setof, injected 0) P[] B[] E E");
+        StitchStep.Lifetime lifetime = ((StitchStep.OnRpc) steps.get(0)).lifetime();
+        assertThat(lifetime.keeps(false)).as("in autocommit the portal ends at the Sync").isFalse();
+        assertThat(lifetime.keeps(true)).as("in a block it lives until the block ends").isTrue();
     }
 }
