@@ -21,7 +21,7 @@ class CredentialsTest {
     }
 
     private static String refusal(String header) {
-        return catchThrowableOfType(() -> Credentials.of(header, CONFIG), Refused.class).error().code();
+        return catchThrowableOfType(Refused.class, () -> Credentials.of(header, CONFIG)).error().code();
     }
 
     @Test
