@@ -45,7 +45,7 @@ final class ConfigReader {
         if (!values.mapping(root, "(top level)")) {
             return null;
         }
-        values.keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc");
+        values.keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc", "http");
         ListenConfig listen = listen(values.child(root, "", "listen"));
         AuthConfig auth = auth(values.child(root, "", "auth"));
         AdminConfig admin = admin(values.child(root, "", "admin"));
@@ -56,7 +56,8 @@ final class ConfigReader {
             checkLookupRoles(shards, routes, defaultRoute);
         }
         RpcConfig rpc = rpc(values.child(root, "", "rpc"));
-        return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc);
+        HttpConfig http = new HttpSection(values).read(root.get("http"), listen.tls());
+        return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc, http);
     }
 
     private ListenConfig listen(JsonNode node) {

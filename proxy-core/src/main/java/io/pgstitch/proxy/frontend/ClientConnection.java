@@ -86,7 +86,9 @@ public final class ClientConnection {
     }
 
     InetAddress address() {
-        return channel.remoteAddress() instanceof InetSocketAddress inet ? inet.getAddress() : null;
+        ClientOrigin origin = channel.attr(ClientOrigin.KEY).get(); // set for sessions of SQL over HTTP
+        return (origin != null ? origin.address() : channel.remoteAddress()) instanceof InetSocketAddress inet
+                ? inet.getAddress() : null;
     }
 
     /** A client that never finishes its login must not hold a connection slot forever. */

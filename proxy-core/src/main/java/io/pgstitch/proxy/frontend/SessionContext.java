@@ -18,4 +18,13 @@ import java.util.function.Supplier;
 public record SessionContext(Supplier<RoutingTable> routes, ClientTls tls, ClientLimits limits,
                              CancelRegistry cancels, BackendPools pools, BackendConnector connector,
                              Supplier<RpcSettings> rpc, RpcMetrics rpcMetrics, ClientAuthenticator authenticator) {
+
+    /**
+     * The same, for sessions over an in-process channel (SQL over HTTP): no TLS of their own (the HTTP connection
+     * has it, see {@link ClientOrigin}), logging in through {@code logins}.
+     */
+    public SessionContext inProcess(ClientAuthenticator logins) {
+        return new SessionContext(routes, ClientTls.disabled(), limits, cancels, pools, connector, rpc, rpcMetrics,
+                logins);
+    }
 }

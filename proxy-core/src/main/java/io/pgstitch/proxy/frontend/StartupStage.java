@@ -144,7 +144,8 @@ final class StartupStage extends ChannelInboundHandlerAdapter {
         if (client.context().tls().certificateNamesUser()) {
             checkCertificateName(tls, startup.user());
         }
-        AuthenticationStage next = new AuthenticationStage(client, tls == null ? null : tls.engine().getSession());
+        AuthenticationStage next = new AuthenticationStage(client,
+                tls == null ? ClientOrigin.tlsOf(ctx.channel()) : tls.engine().getSession());
         ctx.pipeline().replace(this, AuthenticationStage.NAME, next);
         next.begin();
     }

@@ -33,12 +33,14 @@ import io.pgstitch.proxy.frontend.ClientTls;
 import io.pgstitch.proxy.rpc.RpcMetrics;
 import io.pgstitch.proxy.rpc.RpcSettings;
 import io.pgstitch.proxy.frontend.SessionContext;
+import io.pgstitch.proxy.http.SqlOverHttp;
 import io.pgstitch.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -68,6 +70,8 @@ public final class ProxyServer implements AutoCloseable {
     private final ClientAuthenticator authenticator;
     private final AuthQuery authQuery;
     private final ClientTls tls;
+    /** SQL over HTTP and WebSocket; null when {@code http} is not configured. */
+    private final SqlOverHttp http;
     /** The one thread that looks at files (certificates, users file), so no event loop ever does. */
     private final ScheduledExecutorService fileWatch = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "pgstitch-file-watch");
@@ -120,6 +124,18 @@ public final class ProxyServer implements AutoCloseable {
             shutdownGroups();
             throw e;
         }
+        try {
+            http = initial.http() == null ? null : SqlOverHttp.start(new SqlOverHttp.Wiring(
+                    () -> config.get().http() != null ? config.get().http() : initial.http(),
+                    () -> config.get().auth(), context, meters, this::lookUp, tls.contexts(), bossGroup, workerGroup,
+                    transport.serverChannel(), clients::add));
+        } catch (RuntimeException | InterruptedException e) {
+            serverChannel.close().awaitUninterruptibly();
+            fileWatch.shutdownNow();
+            pools.close();
+            shutdownGroups();
+            throw e;
+        }
         fileWatch.scheduleWithFixedDelay(this::refreshFiles, 1, 1, TimeUnit.SECONDS);
         log.info("pgstitch listening on {} ({} transport, {} event loops)", serverChannel.localAddress(),
                 transport, threads);
@@ -133,6 +149,9 @@ public final class ProxyServer implements AutoCloseable {
         try {
             tls.reloadFiles();
             authenticator.refreshUsersFile();
+            if (http != null) {
+                http.refreshFiles();
+            }
         } catch (RuntimeException e) {
             log.warn("reloading files failed; the previous ones stay in force", e);
         }
@@ -196,6 +215,11 @@ public final class ProxyServer implements AutoCloseable {
         return address().getPort();
     }
 
+    /** Where SQL over HTTP listens; empty when {@code http} is not configured. */
+    public Optional<InetSocketAddress> httpAddress() {
+        return http == null ? Optional.empty() : Optional.of(http.address());
+    }
+
     public ProxyConfig config() {
         return config.get();
     }
@@ -229,17 +253,32 @@ public final class ProxyServer implements AutoCloseable {
         routes.set(RoutingTable.of(next));
         rpc.set(RpcSettings.of(next.rpc()));
         authenticator.reconfigure(next.auth());
+        if (http != null) {
+            http.reconfigure(next.auth());
+        }
         authQuery.reconfigure(next);
         // max_message_size applies to each session from its login on: no restart needed for it
         if (!previous.listen().withMaxMessageSize(next.listen().maxMessageSize()).equals(next.listen())) {
             log.warn("listen settings changed; they take effect only after a restart");
         }
+        if (!httpListener(previous).equals(httpListener(next))) {
+            log.warn("http host, port or tls changed, or http was turned on or off; that takes a restart");
+        }
         log.info("configuration applied: {} routes, {} shards", next.routes().size(), next.shards().size());
+    }
+
+    /** What of {@code http} only a restart changes. */
+    private static List<Object> httpListener(ProxyConfig config) {
+        return config.http() == null ? List.of() : List.of(config.http().host(), config.http().port(),
+                config.http().tls());
     }
 
     /** Stops accepting new clients; open sessions go on. The first step of a graceful shutdown. */
     public void stopAccepting() {
         serverChannel.close().awaitUninterruptibly();
+        if (http != null) {
+            http.stopAccepting();
+        }
         log.info("no longer accepting clients; {} sessions open", clients.size());
     }
 
@@ -263,6 +302,9 @@ public final class ProxyServer implements AutoCloseable {
     public void close() {
         fileWatch.shutdownNow();
         serverChannel.close().awaitUninterruptibly();
+        if (http != null) {
+            http.close();
+        }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         pools.close();
         authQuery.close();

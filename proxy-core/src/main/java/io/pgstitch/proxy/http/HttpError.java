@@ -1,0 +1,103 @@
+package io.pgstitch.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+
+/**
+ * A refusal of SQL over HTTP, as the control plane's error objects: {@code {"error": {"code": "UNKNOWN_DATABASE",
+ * "name": "Unknown database", "hint": ..., "message": ..., "sqlstate": ...}}} with a fitting HTTP status. The
+ * code names the rule or limit; the message says what was refused (the database, the user, the limit's value).
+ * Errors of statements are not refusals: they are results ({@code {"error": {code: SQLSTATE, ...}}}).
+ *
+ * @param sqlState the proxy's SQLSTATE when the refusal came from the session's login; null otherwise
+ */
+record HttpError(HttpResponseStatus status, String code, String name, String message, String hint, String sqlState) {
+
+    static HttpError of(HttpResponseStatus status, String code, String name, String message, String hint) {
+        return new HttpError(status, code, name, message, hint, null);
+    }
+
+    static HttpError notFound(String path) {
+        return of(HttpResponseStatus.NOT_FOUND, "NOT_FOUND", "Not found", "no resource at " + path,
+                "POST /v1/databases/{id}/run runs SQL; GET /v1/databases/{id}/ws opens a WebSocket.");
+    }
+
+    static HttpError authenticationRequired() {
+        return of(HttpResponseStatus.UNAUTHORIZED, "AUTHENTICATION_REQUIRED", "Authentication required",
+                "no credentials given", "Send Authorization: Basic (user and password) or Bearer (a token).");
+    }
+
+    static HttpError badRequest(String message, String hint) {
+        return of(HttpResponseStatus.BAD_REQUEST, "INVALID_REQUEST", "Invalid request", message, hint);
+    }
+
+    /**
+     * The FATAL error that ended a session's login, as an HTTP refusal: a wrong password is 401, a rule's
+     * rejection 403, an unrouted database 404, a full proxy or pool 503, an unreachable shard 502.
+     */
+    static HttpError ofLogin(PgException error, String database) {
+        String state = error.sqlState() == null ? SqlState.INTERNAL_ERROR : error.sqlState();
+        HttpResponseStatus status;
+        String code;
+        String name;
+        String hint = error.hint();
+        switch (state) {
+            case SqlState.INVALID_PASSWORD -> {
+                status = HttpResponseStatus.UNAUTHORIZED;
+                code = "AUTHENTICATION_FAILED";
+                name = "Authentication failed";
+                hint = hint != null ? hint : "Check the user name and password (or token).";
+            }
+            case SqlState.INVALID_AUTHORIZATION_SPECIFICATION -> {
+                status = HttpResponseStatus.FORBIDDEN;
+                code = "ACCESS_DENIED";
+                name = "Access denied";
+            }
+            case SqlState.INVALID_CATALOG_NAME -> {
+                status = HttpResponseStatus.NOT_FOUND;
+                code = "UNKNOWN_DATABASE";
+                name = "Unknown database";
+                hint = hint != null ? hint : "Check the database ID \"" + database + "\" of the URL.";
+            }
+            case SqlState.NAME_TOO_LONG, SqlState.INVALID_NAME, SqlState.CHARACTER_NOT_IN_REPERTOIRE -> {
+                status = HttpResponseStatus.BAD_REQUEST;
+                code = "INVALID_NAME";
+                name = "Invalid name";
+            }
+            case SqlState.TOO_MANY_CONNECTIONS, SqlState.CANNOT_CONNECT_NOW, SqlState.ADMIN_SHUTDOWN -> {
+                status = HttpResponseStatus.SERVICE_UNAVAILABLE;
+                code = "UNAVAILABLE";
+                name = "Unavailable";
+                hint = hint != null ? hint : "Try again later.";
+            }
+            case SqlState.QUERY_CANCELED -> {
+                status = HttpResponseStatus.GATEWAY_TIMEOUT;
+                code = "LOGIN_TIMEOUT";
+                name = "Login timed out";
+            }
+            default -> {
+                boolean connection = state.startsWith("08");
+                status = connection ? HttpResponseStatus.BAD_GATEWAY : HttpResponseStatus.INTERNAL_SERVER_ERROR;
+                code = connection ? "SHARD_UNAVAILABLE" : "LOGIN_FAILED";
+                name = connection ? "Shard unavailable" : "Login failed";
+            }
+        }
+        return new HttpError(status, code, name, error.getMessage(), hint, state);
+    }
+
+    /** The response body: {@code {"error": {...}}}. */
+    ByteBuf body() {
+        JsonOut json = new JsonOut();
+        json.beginObject().name("error");
+        write(json);
+        return json.endObject().toBuffer();
+    }
+
+    /** The error object itself, for a WebSocket event or an NDJSON line. */
+    void write(JsonOut json) {
+        json.beginObject().name("code").string(code).name("name").string(name).optional("message", message)
+                .optional("hint", hint).optional("sqlstate", sqlState).endObject();
+    }
+}

@@ -1,0 +1,43 @@
+package io.pgstitch.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class HttpErrorTest {
+
+    private static HttpError login(String sqlState) {
+        return HttpError.ofLogin(PgException.fatal(sqlState, "m"), "db");
+    }
+
+    @Test
+    void loginFailuresGetFittingStatuses() {
+        assertThat(login(SqlState.INVALID_PASSWORD).status()).isEqualTo(HttpResponseStatus.UNAUTHORIZED);
+        assertThat(login(SqlState.INVALID_AUTHORIZATION_SPECIFICATION).status())
+                .isEqualTo(HttpResponseStatus.FORBIDDEN);
+        assertThat(login(SqlState.INVALID_CATALOG_NAME).code()).isEqualTo("UNKNOWN_DATABASE");
+        assertThat(login(SqlState.INVALID_CATALOG_NAME).status()).isEqualTo(HttpResponseStatus.NOT_FOUND);
+        assertThat(login(SqlState.NAME_TOO_LONG).status()).isEqualTo(HttpResponseStatus.BAD_REQUEST);
+        assertThat(login(SqlState.TOO_MANY_CONNECTIONS).status()).isEqualTo(HttpResponseStatus.SERVICE_UNAVAILABLE);
+        assertThat(login(SqlState.CONNECTION_FAILURE).code()).isEqualTo("SHARD_UNAVAILABLE");
+        assertThat(login(SqlState.CONNECTION_FAILURE).status()).isEqualTo(HttpResponseStatus.BAD_GATEWAY);
+        assertThat(login(SqlState.INTERNAL_ERROR).status()).isEqualTo(HttpResponseStatus.INTERNAL_SERVER_ERROR);
+    }
+
+    @Test
+    void bodyIsAnErrorObject() {
+        HttpError error = HttpError.ofLogin(PgException.fatal(SqlState.INVALID_CATALOG_NAME,
+                "database \"x\" is not routed by pgstitch").withHint("Add a route."), "x");
+        ByteBuf body = error.body();
+        assertThat(body.toString(StandardCharsets.UTF_8)).isEqualTo("{\"error\":{\"code\":\"UNKNOWN_DATABASE\","
+                + "\"name\":\"Unknown database\",\"message\":\"database \\\"x\\\" is not routed by pgstitch\","
+                + "\"hint\":\"Add a route.\",\"sqlstate\":\"3D000\"}}");
+        body.release();
+    }
+}
