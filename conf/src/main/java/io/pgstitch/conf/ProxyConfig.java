@@ -7,10 +7,16 @@ import java.util.Map;
 
 /** The whole configuration file, validated. Immutable; a reload builds a new one. */
 public record ProxyConfig(ListenConfig listen, AuthConfig auth, AdminConfig admin, Map<String, ShardConfig> shards,
-                          List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc) {
+                          List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc, LogFormat logFormat) {
 
     public ProxyConfig {
         shards = Collections.unmodifiableMap(new LinkedHashMap<>(shards));
         routes = List.copyOf(routes);
+    }
+
+    /** With text logs. */
+    public ProxyConfig(ListenConfig listen, AuthConfig auth, AdminConfig admin, Map<String, ShardConfig> shards,
+                       List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc) {
+        this(listen, auth, admin, shards, routes, defaultRoute, rpc, LogFormat.TEXT);
     }
 }

@@ -294,7 +294,7 @@ class ConfigLoaderTest {
                         + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
         assertThat(problems("shard: {}\nshards: { a: { user: u } }"))
                 .containsExactly("shard: unknown setting (expected one of: listen, auth, admin, shards, routes, "
-                        + "default_route, rpc)");
+                        + "default_route, rpc, logging)");
     }
 
     @Test
