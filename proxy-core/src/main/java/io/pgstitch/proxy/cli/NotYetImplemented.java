@@ -27,6 +27,10 @@ final class NotYetImplemented {
                         + shard.pool().mode().spelling() + "\"");
             }
         }
+        if (config.admin().http() != null && config.admin().http().tls()) {
+            problems.add("admin.http.tls: HTTPS for the admin API is not implemented in this version; listen on a "
+                    + "loopback address, behind a TLS-terminating proxy if it must be reached from elsewhere");
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
@@ -37,11 +41,6 @@ final class NotYetImplemented {
      * (a demo or test configuration written for the full product): reported as warnings.
      */
     static List<String> warnings(ProxyConfig config) {
-        List<String> warnings = new ArrayList<>();
-        if (config.admin().http() != null) {
-            warnings.add("admin.http: the HTTP admin endpoint is not implemented yet; nothing listens on "
-                    + config.admin().http().host() + ":" + config.admin().http().port());
-        }
-        return warnings;
+        return new ArrayList<>();
     }
 }

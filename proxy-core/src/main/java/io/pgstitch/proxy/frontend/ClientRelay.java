@@ -68,6 +68,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean skippingUntilSync;
     /** The client shut down its writing side: once everything it sent is answered, the session ends. */
     private boolean inputShutdown;
+    /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
+    private boolean held;
 
     ClientRelay(ClientConnection client, Route route, ShardLogin login) {
         this.client = client;
@@ -104,7 +106,37 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        relayToBackend((Frame) msg);
+        Frame frame = (Frame) msg;
+        boolean startsTransaction = client.counters().idle();
+        client.counters().received(frame.type(), frame.content().readableBytes());
+        if (held || (startsTransaction && client.context().pauses().holds(client.databaseId()))) {
+            hold(frame);
+            return;
+        }
+        relayToBackend(frame);
+    }
+
+    /** PAUSE: the client's next transaction waits, unread, until RESUME; it is not refused. */
+    private void hold(Frame frame) {
+        pending.add(frame);
+        if (held) {
+            return;
+        }
+        held = true;
+        channel.config().setAutoRead(false);
+        client.phase(LiveClient.Phase.WAITING);
+        long since = System.nanoTime();
+        Runnable resume = () -> channel.eventLoop().execute(() -> {
+            held = false;
+            if (!client.isClosed()) {
+                client.phase(LiveClient.Phase.ACTIVE);
+                client.counters().waited(System.nanoTime() - since);
+                relayPending();
+            }
+        });
+        if (!client.context().pauses().whenResumed(client.databaseId(), resume)) {
+            resume.run();
+        }
     }
 
     private void relayToBackend(Frame frame) {

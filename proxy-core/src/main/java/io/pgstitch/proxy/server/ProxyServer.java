@@ -1,7 +1,8 @@
 package io.pgstitch.proxy.server;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -22,6 +23,10 @@ import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.conf.UserSecret;
 import io.pgstitch.proxy.auth.AuthQuery;
+import io.pgstitch.proxy.admin.AdminService;
+import io.pgstitch.proxy.admin.AdminViews;
+import io.pgstitch.proxy.admin.console.AdminConsole;
+import io.pgstitch.proxy.admin.http.AdminHttpServer;
 import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
@@ -29,6 +34,10 @@ import io.pgstitch.proxy.pool.PoolMeters;
 import io.pgstitch.proxy.frontend.CancelRegistry;
 import io.pgstitch.proxy.frontend.ClientLimits;
 import io.pgstitch.proxy.frontend.ClientPipeline;
+import io.pgstitch.proxy.frontend.ClientRegistry;
+import io.pgstitch.proxy.frontend.Pauses;
+import io.pgstitch.proxy.metrics.ProxyMeters;
+import io.pgstitch.proxy.metrics.TrafficStats;
 import io.pgstitch.proxy.frontend.ClientTls;
 import io.pgstitch.proxy.rpc.RpcMetrics;
 import io.pgstitch.proxy.rpc.RpcSettings;
@@ -68,6 +77,12 @@ public final class ProxyServer implements AutoCloseable {
     private final ClientAuthenticator authenticator;
     private final AuthQuery authQuery;
     private final ClientTls tls;
+    // control plane: the admin service (console and HTTP API are its two faces) and what it looks at
+    private final ClientRegistry registry = new ClientRegistry();
+    private final Pauses pauses = new Pauses();
+    private final AdminService admin;
+    private final ProxyMeters proxyMeters;
+    private final AdminHttpServer http;
     /** The one thread that looks at files (certificates, users file), so no event loop ever does. */
     private final ScheduledExecutorService fileWatch = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "pgstitch-file-watch");
@@ -90,9 +105,16 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         this.tls = clientTls(initial.listen().tls());
+        TrafficStats traffic = new TrafficStats(meters, () -> config.get().admin().metricsPerDatabase());
+        RpcMetrics rpcMetrics = new RpcMetrics(meters);
+        this.admin = new AdminService(new AdminService.Runtime(config::get, routes::get, pools, registry, pauses),
+                new AdminViews.Sources(traffic, rpcMetrics, AdminService.version()), meters);
+        this.proxyMeters = new ProxyMeters(meters, registry, pools, () -> config.get().shards().values(),
+                admin.health()::up, initial.admin().metricsPerDatabase());
+        admin.every(java.time.Duration.ofSeconds(5), proxyMeters::refresh);
         SessionContext context = new SessionContext(routes::get, tls, limits,
-                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
-                authenticator);
+                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, rpcMetrics,
+                authenticator, registry, traffic, pauses, new AdminConsole(admin, () -> config.get().admin().users()));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -112,8 +134,12 @@ public final class ProxyServer implements AutoCloseable {
                 });
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
+            http = initial.admin().http() == null ? null : AdminHttpServer.start(initial.admin().http(), admin,
+                    meters, bossGroup, workerGroup, transport.serverChannel(), this::ready);
         } catch (RuntimeException | InterruptedException e) {
             fileWatch.shutdownNow();
+            admin.close();
+            proxyMeters.close();
             pools.close();
             shutdownGroups();
             throw e;
@@ -181,9 +207,9 @@ public final class ProxyServer implements AutoCloseable {
         return new ProxyServer(config, meters, Transport.best(), Runtime.getRuntime().availableProcessors());
     }
 
-    /** {@link #start(ProxyConfig, MeterRegistry)} with meters kept in memory only (tests, the demo). */
+    /** {@link #start(ProxyConfig, MeterRegistry)} with a Prometheus registry of its own (tests, the demo). */
     public static ProxyServer start(ProxyConfig config) throws InterruptedException {
-        return start(config, new SimpleMeterRegistry());
+        return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     public InetSocketAddress address() {
@@ -213,9 +239,24 @@ public final class ProxyServer implements AutoCloseable {
         return meters;
     }
 
-    /** The backend pools, for tests and (later) the admin console. */
+    /** The backend pools, for tests and the admin service. */
     public BackendPools pools() {
         return pools;
+    }
+
+    /** The admin service: what the console and the HTTP API act through. */
+    public AdminService admin() {
+        return admin;
+    }
+
+    /** The HTTP admin endpoint's address; null when admin.http is off. */
+    public InetSocketAddress httpAddress() {
+        return http == null ? null : http.address();
+    }
+
+    /** Configuration loaded, listening, not shutting down: what /readyz answers. */
+    public boolean ready() {
+        return serverChannel.isActive() && !admin.shuttingDown();
     }
 
     /**
@@ -236,6 +277,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Stops accepting new clients; open sessions go on. The first step of a graceful shutdown. */
     public void stopAccepting() {
+        admin.shuttingDown(true);
         serverChannel.close().awaitUninterruptibly();
         log.info("no longer accepting clients; {} sessions open", clients.size());
     }
@@ -259,6 +301,11 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         fileWatch.shutdownNow();
+        admin.close();
+        if (http != null) {
+            http.close();
+        }
+        proxyMeters.close();
         serverChannel.close().awaitUninterruptibly();
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         pools.close();
