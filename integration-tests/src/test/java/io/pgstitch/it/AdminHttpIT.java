@@ -250,6 +250,7 @@ class AdminHttpIT {
         try (Connection client = connect("tenant_a")) {
             whoami(client);
         }
+        assertThatThrownBy(() -> connect("not_routed")).isInstanceOf(SQLException.class); // an error of class 3D
         Answer metrics = call("GET", "/metrics", null);
         assertThat(metrics.status()).isEqualTo(200);
         assertThat(metrics.response().headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
@@ -261,7 +262,26 @@ class AdminHttpIT {
                 .contains("pgstitch_client_logins_total{method=\"trust\",outcome=")
                 .contains("pgstitch_shard_up{shard=\"shard2\"}")
                 .contains("jvm_memory_used_bytes").contains("netty_allocator_memory_used")
-                .contains("process_uptime_seconds").doesNotContain("database=\"tenant_a\"");
+                .contains("process_uptime_seconds").contains("pgstitch_client_errors_total{class=\"3D\"}")
+                .doesNotContain("database=\"tenant_a\"");
+    }
+
+    /** The Grafana dashboard in the repository queries only metrics that /metrics has. */
+    @Test
+    void theGrafanaDashboardUsesOnlyExportedMetrics() throws Exception {
+        assertThatThrownBy(() -> connect("not_routed")).isInstanceOf(SQLException.class);
+        String metrics = call("GET", "/metrics", null).body();
+        String dashboard = Files.readString(Path.of("..", "contrib", "grafana", "pgstitch-dashboard.json"));
+        java.util.regex.Matcher names = java.util.regex.Pattern
+                .compile("\\b(pgstitch|jvm|netty|process|system)_[a-z_]+").matcher(dashboard);
+        java.util.Set<String> used = new java.util.TreeSet<>();
+        while (names.find()) {
+            used.add(names.group());
+        }
+        assertThat(used).hasSizeGreaterThan(10);
+        for (String name : used) {
+            assertThat(metrics).as("dashboard metric " + name).containsPattern("(?m)^" + name + "[{ ]");
+        }
     }
 
     @Test

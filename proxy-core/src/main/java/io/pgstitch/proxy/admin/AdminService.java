@@ -73,6 +73,9 @@ public final class AdminService implements AutoCloseable {
         this.meters = meters;
         this.views = new AdminViews(runtime, sources, health, this);
         this.routes = new RouteEditor(runtime, this::reloadNow);
+        for (String outcome : java.util.List.of("applied", "unchanged", "rejected")) { // zeros before the first
+            reloadCounter(outcome);
+        }
         executor.scheduleWithFixedDelay(() -> health.check(runtime.config().get().shards().values()), 0,
                 HEALTH_PERIOD_SECONDS, TimeUnit.SECONDS);
         executor.scheduleAtFixedRate(views::rollStatsPeriod, STATS_PERIOD_SECONDS, STATS_PERIOD_SECONDS,
@@ -159,9 +162,7 @@ public final class AdminService implements AutoCloseable {
 
     /** Any reload's outcome (file watcher, SIGHUP, console, API): counted, and remembered for the status. */
     public void reloaded(ReloadResult result) {
-        String outcome = !result.applied() ? "rejected" : result.changed() ? "applied" : "unchanged";
-        reloads.computeIfAbsent(outcome, o -> Counter.builder("pgstitch.config.reloads").tag("outcome", o)
-                .description("configuration reloads, by outcome").register(meters)).increment();
+        reloadCounter(!result.applied() ? "rejected" : result.changed() ? "applied" : "unchanged").increment();
         if (result.applied()) {
             lastReloadError = null;
             if (result.changed()) {
@@ -170,6 +171,11 @@ public final class AdminService implements AutoCloseable {
         } else {
             lastReloadError = String.join("; ", result.problems());
         }
+    }
+
+    private Counter reloadCounter(String outcome) {
+        return reloads.computeIfAbsent(outcome, o -> Counter.builder("pgstitch.config.reloads").tag("outcome", o)
+                .description("configuration reloads, by outcome").register(meters));
     }
 
     /** RELOAD: the one reload path; a rejected file is an error naming every problem, the running one stays. */

@@ -45,6 +45,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             loaded = ConfigLoader.load(config);
             NotYetImplemented.check(loaded);
+            LogFormats.apply(loaded.logFormat());
             NotYetImplemented.warnings(loaded).forEach(warning -> log.warn("{}", warning));
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(config + ": " + String.join("\n  ", e.problems()));

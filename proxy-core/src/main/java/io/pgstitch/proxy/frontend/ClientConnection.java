@@ -149,8 +149,13 @@ public final class ClientConnection implements LiveClient {
     void fatal(PgException error) {
         context.traffic().errorOf(error.sqlState());
         if (!closed && channel.isActive()) {
-            log.info("closing client {} (database {}): {} [{}]", channel.remoteAddress(), databaseId(),
-                    error.getMessage(), error.sqlState());
+            LiveClient previous = SessionLog.enter(this); // also when a backend event or a timer ends the session
+            try {
+                log.info("closing client {} (database {}): {} [{}]", channel.remoteAddress(), databaseId(),
+                        error.getMessage(), error.sqlState());
+            } finally {
+                SessionLog.exit(previous);
+            }
             channel.writeAndFlush(error.toErrorResponse().encode(channel.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
         } else {
