@@ -49,6 +49,10 @@ final class ConfigReader {
         ListenConfig listen = listen(values.child(root, "", "listen"));
         AuthConfig auth = auth(values.child(root, "", "auth"));
         AdminConfig admin = admin(values.child(root, "", "admin"));
+        if (admin.http() != null && admin.http().tls() && listen.tls().mode() == ListenTlsMode.DISABLE) {
+            problems.add("admin.http.tls: needs TLS on the PostgreSQL port (listen.tls.mode other than disable): the "
+                    + "API serves the same certificate");
+        }
         Map<String, ShardConfig> shards = shards(root.get("shards"));
         List<RouteConfig> routes = routes(root.get("routes"), shards, "routes");
         routes.addAll(apiRoutes(admin.routesFile(), routes, shards));
@@ -237,8 +241,9 @@ final class ConfigReader {
         if (httpNode != null && !httpNode.isNull() && values.mapping(httpNode, "admin.http")) {
             values.keys(httpNode, "admin.http", "host", "port", "tokens", "tls");
             String host = values.nonEmpty(httpNode, "admin.http", "host", "127.0.0.1");
+            int known = problems.size();
             List<String> tokens = values.stringList(httpNode, "admin.http", "tokens");
-            for (int i = 0; i < tokens.size(); i++) {
+            for (int i = 0; i < tokens.size() && problems.size() == known; i++) { // an unset variable is named once
                 if (tokens.get(i).isBlank()) {
                     problems.add("admin.http.tokens[" + i + "]: empty token (an unset variable expands to nothing?)");
                 }

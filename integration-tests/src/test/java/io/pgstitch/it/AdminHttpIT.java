@@ -313,8 +313,44 @@ class AdminHttpIT {
         HttpEndpoint open = new HttpEndpoint("0.0.0.0", 0);
         assertThatThrownBy(() -> io.pgstitch.proxy.admin.http.AdminHttpServer.start(open,
                 runtime.server().admin(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), null, null, null,
-                () -> true)).isInstanceOf(IllegalArgumentException.class)
+                () -> true, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("admin.http.tokens are required");
+    }
+
+    /** admin.http.tls: HTTPS with the PostgreSQL port's certificate (here the self-signed one of tls: prefer). */
+    @Test
+    void httpsServesThePostgresPortsCertificate(PostgresCluster cluster) throws Exception {
+        try (TestProxy secure = TestProxy.start(TestProxy.standardRoutes(cluster)
+                + "admin: { http: { host: 127.0.0.1, port: 0, tls: true } }\n")) {
+            javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+            java.security.cert.X509Certificate[][] seen = new java.security.cert.X509Certificate[1][];
+            trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+                @Override
+                public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {
+                }
+
+                @Override
+                public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {
+                    seen[0] = chain;
+                }
+
+                @Override
+                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                    return new java.security.cert.X509Certificate[0];
+                }
+            }}, null);
+            javax.net.ssl.SSLParameters noHostnameCheck = new javax.net.ssl.SSLParameters();
+            noHostnameCheck.setEndpointIdentificationAlgorithm("");
+            HttpClient https = HttpClient.newBuilder().sslContext(trustAll).sslParameters(noHostnameCheck).build();
+            int port = secure.server().httpAddress().getPort();
+            HttpResponse<String> health = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port
+                    + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(seen[0]).as("a certificate was presented").isNotEmpty();
+            assertThatThrownBy(() -> HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/healthz")).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()))
+                    .as("plain HTTP is not answered").isInstanceOf(IOException.class);
+        }
     }
 
     private static Connection connect(String database) throws SQLException {

@@ -27,10 +27,6 @@ final class NotYetImplemented {
                         + shard.pool().mode().spelling() + "\"");
             }
         }
-        if (config.admin().http() != null && config.admin().http().tls()) {
-            problems.add("admin.http.tls: HTTPS for the admin API is not implemented in this version; listen on a "
-                    + "loopback address, behind a TLS-terminating proxy if it must be reached from elsewhere");
-        }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }

@@ -135,7 +135,8 @@ public final class ProxyServer implements AutoCloseable {
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
             http = initial.admin().http() == null ? null : AdminHttpServer.start(initial.admin().http(), admin,
-                    meters, bossGroup, workerGroup, transport.serverChannel(), this::ready);
+                    meters, bossGroup, workerGroup, transport.serverChannel(), this::ready,
+                    tls.contexts() instanceof ServerTls certificate ? certificate::identity : null);
         } catch (RuntimeException | InterruptedException e) {
             fileWatch.shutdownNow();
             admin.close();

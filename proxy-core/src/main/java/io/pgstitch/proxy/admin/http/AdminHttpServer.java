@@ -12,7 +12,10 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.pgstitch.conf.HttpEndpoint;
+import io.pgstitch.tls.CertificateAndKey;
 import io.pgstitch.proxy.admin.AdminService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +29,9 @@ import java.util.function.Supplier;
 /**
  * The HTTP admin endpoint ({@code admin.http}): Netty's HTTP codec on the proxy's own event loops (every answer is
  * computed on the admin service's thread), {@code /metrics} from the Prometheus registry, the JSON API under
- * {@code /api/v1}. Refuses to listen on a non-loopback address without a token.
+ * {@code /api/v1}; HTTPS with the PostgreSQL port's certificate when {@code admin.http.tls} is set (the same
+ * reloading machinery: a renewed certificate is served from the next connection on). Refuses to listen on a
+ * non-loopback address without a token.
  */
 public final class AdminHttpServer implements AutoCloseable {
 
@@ -44,21 +49,24 @@ public final class AdminHttpServer implements AutoCloseable {
     /**
      * Binds {@code endpoint}.
      *
-     * @param ready what {@code /readyz} reports
-     * @throws IllegalArgumentException for a non-loopback address without tokens
+     * @param ready    what {@code /readyz} reports
+     * @param identity the PostgreSQL port's certificate and key, for HTTPS; null when that port has no TLS
+     * @throws IllegalArgumentException for a non-loopback address without tokens, or HTTPS without a certificate
      */
     public static AdminHttpServer start(HttpEndpoint endpoint, AdminService admin, MeterRegistry meters,
                                         EventLoopGroup boss, EventLoopGroup workers,
-                                        Class<? extends ServerChannel> channelType, Supplier<Boolean> ready)
+                                        Class<? extends ServerChannel> channelType, Supplier<Boolean> ready,
+                                        Supplier<CertificateAndKey> identity)
             throws InterruptedException {
         if (endpoint.tokens().isEmpty() && !loopback(endpoint.host())) {
             throw new IllegalArgumentException("admin.http.host " + endpoint.host() + " is not a loopback address: "
                     + "admin.http.tokens are required to listen there");
         }
-        if (endpoint.tls()) {
-            throw new IllegalArgumentException("admin.http.tls: HTTPS for the admin API is not implemented yet; "
-                    + "put it on a loopback address behind a TLS-terminating proxy");
+        if (endpoint.tls() && identity == null) {
+            throw new IllegalArgumentException("admin.http.tls needs TLS on the PostgreSQL port (listen.tls.mode "
+                    + "other than disable): the API serves its certificate");
         }
+        Https https = endpoint.tls() ? new Https(identity) : null;
         Supplier<String> scrape = meters instanceof PrometheusMeterRegistry prometheus ? prometheus::scrape
                 : () -> "# pgstitch was started without a Prometheus registry\n";
         Endpoints endpoints = new Endpoints(admin, scrape, ready);
@@ -70,6 +78,9 @@ public final class AdminHttpServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (https != null) {
+                            ch.pipeline().addLast(https.context().newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new ReadTimeoutHandler(IDLE_SECONDS))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
@@ -78,9 +89,36 @@ public final class AdminHttpServer implements AutoCloseable {
                     }
                 })
                 .bind(endpoint.host(), endpoint.port()).sync().channel();
-        log.info("admin HTTP API on http://{} ({})", channel.localAddress(),
+        log.info("admin HTTP API on {}://{} ({})", https == null ? "http" : "https", channel.localAddress(),
                 endpoint.tokens().isEmpty() ? "no token: loopback only" : endpoint.tokens().size() + " token(s)");
         return new AdminHttpServer(channel);
+    }
+
+    /**
+     * The HTTPS context, built from the PostgreSQL port's certificate and rebuilt when that one is reloaded. Not
+     * its context itself: that one asks for ALPN "postgresql" and, with client_cert, for a client certificate.
+     */
+    private static final class Https {
+        private final Supplier<CertificateAndKey> identity;
+        private CertificateAndKey built;
+        private SslContext context;
+
+        Https(Supplier<CertificateAndKey> identity) {
+            this.identity = identity;
+        }
+
+        synchronized SslContext context() {
+            CertificateAndKey now = identity.get();
+            if (now != built) {
+                try {
+                    context = SslContextBuilder.forServer(now.key(), now.chain()).build();
+                } catch (javax.net.ssl.SSLException e) {
+                    throw new IllegalStateException("admin.http.tls: the certificate cannot serve HTTPS", e);
+                }
+                built = now;
+            }
+            return context;
+        }
     }
 
     private static boolean loopback(String host) {
