@@ -228,7 +228,10 @@ class AdminConsoleIT {
             assertThat(columns(console, "SHOW VERSION")).containsExactly("version");
             assertThat(rows(console, "SHOW RPC")).extracting(row -> row.get("outcome"))
                     .containsExactly("ok", "error", "rejected");
-            await("SHOW SHARDS has checked both shards", () -> {
+            try (Connection other = tenant("tenant_b")) { // a shard is up once a client has reached it
+                assertThat(query(other, "select tenant from whoami")).isEqualTo("tenant_b");
+            }
+            await("SHOW SHARDS has both shards up", () -> {
                 try {
                     return rows(console, "SHOW SHARDS").stream().allMatch(row -> row.get("status").equals("up"));
                 } catch (SQLException e) {

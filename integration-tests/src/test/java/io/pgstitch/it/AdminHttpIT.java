@@ -191,8 +191,9 @@ class AdminHttpIT {
 
     @Test
     void statusClientsPoolsShardsAndKillingAClient() throws Exception {
-        try (Connection client = connect("tenant_a")) {
+        try (Connection client = connect("tenant_a"); Connection other = connect("tenant_b")) {
             whoami(client);
+            whoami(other);
             JsonNode clients = call("GET", "/api/v1/clients", null).json();
             JsonNode mine = null;
             for (JsonNode each : clients) {
@@ -206,7 +207,7 @@ class AdminHttpIT {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             JsonNode status = call("GET", "/api/v1/status", null).json();
             while (!status.at("/status/code").asText().equals("OK") && System.nanoTime() < deadline) {
-                Thread.sleep(50); // the first shard health check runs at start
+                Thread.sleep(50);
                 status = call("GET", "/api/v1/status", null).json();
             }
             assertThat(status.at("/status/code").asText()).as(status.toString()).isEqualTo("OK");
@@ -312,9 +313,37 @@ class AdminHttpIT {
     void theApiRefusesANonLoopbackAddressWithoutAToken() {
         HttpEndpoint open = new HttpEndpoint("0.0.0.0", 0);
         assertThatThrownBy(() -> io.pgstitch.proxy.admin.http.AdminHttpServer.start(open,
-                runtime.server().admin(), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), null, null, null,
-                () -> true, null)).isInstanceOf(IllegalArgumentException.class)
+                runtime.server().admin(), () -> "", null, null, null, () -> true, null)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("admin.http.tokens are required");
+    }
+
+    /** A shard that refuses connections is found down (after a client's failed attempt) and named in the status. */
+    @Test
+    void aShardThatIsDownMakesTheStatusAWarningNamingIt(PostgresCluster cluster) throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String yaml = TestProxy.config(cluster, "routes: { tenant_a: shard1, lost: gone }\n")
+                .replace("shards:\n", "shards:\n  gone: { host: 127.0.0.1, port: " + closedPort + ", user: postgres }\n")
+                + "admin: { http: { host: 127.0.0.1, port: 0 } }\n";
+        try (TestProxy proxy = TestProxy.start(yaml)) {
+            assertThatThrownBy(() -> proxy.connect("lost")).isInstanceOf(SQLException.class);
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + proxy.server().httpAddress().getPort() + "/api/v1/status")).build();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            JsonNode status = JSON.readTree(HTTP.send(request, HttpResponse.BodyHandlers.ofString()).body());
+            while (!status.at("/status/code").asText().equals("WARNING") && System.nanoTime() < deadline) {
+                Thread.sleep(50); // the failed connection is probed on the admin thread
+                status = JSON.readTree(HTTP.send(request, HttpResponse.BodyHandlers.ofString()).body());
+            }
+            assertThat(status.at("/status/code").asText()).as(status.toString()).isEqualTo("WARNING");
+            assertThat(status.at("/status/message").asText()).startsWith("shard gone is down: 127.0.0.1:" + closedPort);
+            assertThat(proxy.server().admin().views().shards().rows()).anySatisfy(row -> {
+                assertThat(row[0]).isEqualTo("gone");
+                assertThat(row[3]).isEqualTo("down");
+            });
+        }
     }
 
     /** admin.http.tls: HTTPS with the PostgreSQL port's certificate (here the self-signed one of tls: prefer). */

@@ -76,8 +76,14 @@ public final class AdminService implements AutoCloseable {
         for (String outcome : java.util.List.of("applied", "unchanged", "rejected")) { // zeros before the first
             reloadCounter(outcome);
         }
-        executor.scheduleWithFixedDelay(() -> health.check(runtime.config().get().shards().values()), 0,
-                HEALTH_PERIOD_SECONDS, TimeUnit.SECONDS);
+        executor.scheduleWithFixedDelay(() -> health.check(runtime.config().get().shards().values()),
+                HEALTH_PERIOD_SECONDS, HEALTH_PERIOD_SECONDS, TimeUnit.SECONDS);
+        runtime.pools().meters().onConnect((shard, failure) -> {
+            if (health.connected(shard, failure) && !executor.isShutdown()) {
+                executor.execute(() -> health.check(runtime.config().get().shards().values().stream()
+                        .filter(config -> config.name().equals(shard)).toList()));
+            }
+        });
         executor.scheduleAtFixedRate(views::rollStatsPeriod, STATS_PERIOD_SECONDS, STATS_PERIOD_SECONDS,
                 TimeUnit.SECONDS);
     }

@@ -86,10 +86,11 @@ public final class AdminViews {
                 "sv_used#", "sv_tested#", "sv_login#", "maxwait#", "maxwait_us#", "pool_mode", "shard", "purpose",
                 "pool_size#");
         Map<BackendPool, Integer> active = new HashMap<>();
+        Map<BackendPool, Integer> held = new HashMap<>();
         for (LiveClient client : runtime.clients().all()) {
             PooledBackend server = client.server();
-            if (server != null) {
-                active.merge(server.pool(), 1, Integer::sum);
+            if (server != null) { // a client held by PAUSE keeps its server and waits: cl_waiting, as in PgBouncer
+                (client.phase() == LiveClient.Phase.WAITING ? held : active).merge(server.pool(), 1, Integer::sum);
             }
         }
         for (BackendPool pool : runtime.pools().pools()) {
@@ -98,7 +99,8 @@ public final class AdminViews {
             int idle = pool.idleConnections();
             int inUse = pool.inUse();
             long maxWaitMicros = TimeUnit.NANOSECONDS.toMicros(pool.maxWaitNanos());
-            table.row(key.database(), key.user(), active.getOrDefault(pool, 0), pool.waiting(), 0, 0, inUse, 0, 0,
+            table.row(key.database(), key.user(), active.getOrDefault(pool, 0),
+                    pool.waiting() + held.getOrDefault(pool, 0), 0, 0, inUse, 0, 0,
                     idle, 0, 0, Math.max(0, open - idle - inUse), maxWaitMicros / 1_000_000, maxWaitMicros % 1_000_000,
                     key.purpose() == PoolKey.Purpose.RPC ? "rpc" : key.config().mode().spelling(), key.shard().name(),
                     key.purpose() == PoolKey.Purpose.RPC ? "rpc" : "session", key.config().size());

@@ -14,15 +14,18 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Whether each shard answers like a PostgreSQL server: a TCP connection and an SSLRequest, answered 'S' or 'N'
- * (no login, so no credentials and no backend process). Checked every few seconds on the admin thread; the state
- * feeds the {@code pgstitch.shard.up} gauge, SHOW SHARDS and {@code /api/v1/status}.
+ * Whether each shard answers like a PostgreSQL server. Learnt first from the pools: a new backend connection that
+ * logs in means up. A failed one, and every few seconds after that (on the admin thread), is checked with a probe:
+ * a TCP connection and an SSLRequest, answered 'S' or 'N' (no login, so no credentials and no backend process).
+ * A shard no client has reached yet is not probed (its state is unknown): a probe must never be the first thing
+ * a server sees from pgstitch. The state feeds the {@code pgstitch.shard.up} gauge, SHOW SHARDS and
+ * {@code /api/v1/status}.
  */
 public final class ShardHealth {
 
     /** What the last check of a shard found. */
     public record State(boolean up, long checkedAtMillis, String problem) {
-        static final State UNKNOWN = new State(false, 0, "not checked yet");
+        static final State UNKNOWN = new State(false, 0, "no client has reached it yet");
     }
 
     private static final Logger log = LoggerFactory.getLogger(ShardHealth.class);
@@ -30,6 +33,8 @@ public final class ShardHealth {
     private static final int TIMEOUT_MILLIS = 2000;
 
     private final Map<String, State> states = new ConcurrentHashMap<>();
+    /** Shards pgstitch has connected to (or tried to): the ones the periodic probe looks at. */
+    private final java.util.Set<String> watched = ConcurrentHashMap.newKeySet();
 
     public State state(String shard) {
         return states.getOrDefault(shard, State.UNKNOWN);
@@ -41,21 +46,42 @@ public final class ShardHealth {
         return state == null ? java.util.Optional.empty() : java.util.Optional.of(state.up());
     }
 
-    /** Checks each shard now; blocking (at most two seconds a shard), so never on an event loop. */
+    /**
+     * A pool opened a backend connection to {@code shard} ({@code failure} null), or failed to. Any thread: a map
+     * write per new connection.
+     *
+     * @return true when the failure should be probed now
+     */
+    boolean connected(String shard, Throwable failure) {
+        watched.add(shard);
+        if (failure == null) {
+            record(shard, new State(true, System.currentTimeMillis(), null));
+            return false;
+        }
+        return true;
+    }
+
+    /** Probes the shards pgstitch has reached before; blocking (two seconds a shard at most): the admin thread. */
     void check(Collection<ShardConfig> shards) {
         states.keySet().retainAll(shards.stream().map(ShardConfig::name).toList());
         for (ShardConfig shard : shards) {
-            State next = probe(shard);
-            State previous = states.put(shard.name(), next);
-            if (previous != null && previous.up() != next.up()) {
-                if (next.up()) {
-                    log.info("shard {} is up again", shard.name());
-                } else {
-                    log.warn("shard {} is down: {}", shard.name(), next.problem());
-                }
+            if (watched.contains(shard.name())) {
+                record(shard.name(), probe(shard));
             }
         }
     }
+
+    private void record(String shard, State next) {
+        State previous = states.put(shard, next);
+        if (previous != null && previous.up() != next.up()) {
+            if (next.up()) {
+                log.info("shard {} is up again", shard);
+            } else {
+                log.warn("shard {} is down: {}", shard, next.problem());
+            }
+        }
+    }
+
 
     private static State probe(ShardConfig shard) {
         long now = System.currentTimeMillis();

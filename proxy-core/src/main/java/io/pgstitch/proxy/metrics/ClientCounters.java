@@ -28,7 +28,9 @@ public final class ClientCounters {
     private long transactions;
     private long requestStartNanos;
     private long transactionStartNanos;
-    private long lastRequestMillis;
+    private long lastRequestNanos;
+    /** To turn {@link System#nanoTime()} into wall-clock time only when someone asks. */
+    private static final long WALL_MINUS_NANO_MILLIS = System.currentTimeMillis() - System.nanoTime() / 1_000_000;
     private long waitNanos;
     private volatile boolean idle = true;
 
@@ -51,7 +53,7 @@ public final class ClientCounters {
                 transactionStartNanos = now;
             }
             idle = false;
-            lastRequestMillis = System.currentTimeMillis();
+            lastRequestNanos = now;
         }
     }
 
@@ -144,6 +146,7 @@ public final class ClientCounters {
 
     /** When the client last began a request (epoch millis); 0 before its first. */
     public long lastRequestMillis() {
-        return lastRequestMillis;
+        long nanos = lastRequestNanos;
+        return nanos == 0 ? 0 : WALL_MINUS_NANO_MILLIS + nanos / 1_000_000;
     }
 }

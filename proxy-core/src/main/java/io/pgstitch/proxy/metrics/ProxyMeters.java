@@ -86,7 +86,7 @@ public final class ProxyMeters implements AutoCloseable {
     }
 
     /** Re-reads pools and shards into the multi-gauges; call every few seconds (off the event loops). */
-    public void refresh() {
+    public synchronized void refresh() {
         Map<Tags, int[]> byPool = new HashMap<>();
         Map<Tags, Integer> queued = new HashMap<>();
         for (BackendPool pool : pools.pools()) {
@@ -103,9 +103,11 @@ public final class ProxyMeters implements AutoCloseable {
             sums[2] += Math.max(0, open - idle - inUse);
             queued.merge(tags, pool.waiting(), Integer::sum);
         }
-        for (ShardConfig shard : shards.get()) { // a shard without pools shows zeros, not nothing
-            byPool.computeIfAbsent(Tags.of("shard", shard.name()), t -> new int[3]);
-            queued.putIfAbsent(Tags.of("shard", shard.name()), 0);
+        if (!perDatabase) { // a shard without pools shows zeros, not nothing (labels must stay the same set)
+            for (ShardConfig shard : shards.get()) {
+                byPool.computeIfAbsent(Tags.of("shard", shard.name()), t -> new int[3]);
+                queued.putIfAbsent(Tags.of("shard", shard.name()), 0);
+            }
         }
         List<MultiGauge.Row<?>> serverRows = new ArrayList<>();
         byPool.forEach((tags, sums) -> {

@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.BooleanSupplier;
 
 /**
  * The traffic of all clients: per database ID the totals the admin console's SHOW STATS reports (PgBouncer's
@@ -29,13 +28,16 @@ public final class TrafficStats {
     }
 
     private final MeterRegistry registry;
-    private final BooleanSupplier perDatabase;
+    private final boolean perDatabase;
     private final Map<Key, Totals> totals = new ConcurrentHashMap<>();
     private final Map<Tags, MeterSet> meterSets = new ConcurrentHashMap<>();
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
 
-    /** @param perDatabase whether meters carry a database tag (read when a database is first seen) */
-    public TrafficStats(MeterRegistry registry, BooleanSupplier perDatabase) {
+    /**
+     * @param perDatabase whether meters carry a database tag; fixed for the process, as Prometheus wants one set of
+     *                    label names per metric
+     */
+    public TrafficStats(MeterRegistry registry, boolean perDatabase) {
         this.registry = registry;
         this.perDatabase = perDatabase;
     }
@@ -47,7 +49,7 @@ public final class TrafficStats {
 
     Totals totals(String databaseId, String shard) {
         return totals.computeIfAbsent(new Key(databaseId, shard), key -> new Totals(key.databaseId(),
-                meterSets.computeIfAbsent(perDatabase.getAsBoolean()
+                meterSets.computeIfAbsent(perDatabase
                         ? Tags.of("shard", key.shard(), "database", key.databaseId())
                         : Tags.of("shard", key.shard()), this::newMeterSet)));
     }

@@ -137,6 +137,7 @@ public final class BackendPool {
     private void openFor(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise) {
         connector.connect(loop, key.shard(), key.database(), login)
                 .addListener((Future<BackendConnection> connected) -> {
+                    meters.connected(key.shard().name(), connected.isSuccess() ? null : connected.cause());
                     if (!connected.isSuccess()) {
                         synchronized (this) {
                             open--;

@@ -105,7 +105,7 @@ public final class ProxyServer implements AutoCloseable {
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
                 () -> config.get().listen().maxClientConnectionsPerDatabase());
         this.tls = clientTls(initial.listen().tls());
-        TrafficStats traffic = new TrafficStats(meters, () -> config.get().admin().metricsPerDatabase());
+        TrafficStats traffic = new TrafficStats(meters, initial.admin().metricsPerDatabase());
         RpcMetrics rpcMetrics = new RpcMetrics(meters);
         this.admin = new AdminService(new AdminService.Runtime(config::get, routes::get, pools, registry, pauses),
                 new AdminViews.Sources(traffic, rpcMetrics, AdminService.version()), meters);
@@ -135,7 +135,7 @@ public final class ProxyServer implements AutoCloseable {
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
             http = initial.admin().http() == null ? null : AdminHttpServer.start(initial.admin().http(), admin,
-                    meters, bossGroup, workerGroup, transport.serverChannel(), this::ready,
+                    this::scrape, bossGroup, workerGroup, transport.serverChannel(), this::ready,
                     tls.contexts() instanceof ServerTls certificate ? certificate::identity : null);
         } catch (RuntimeException | InterruptedException e) {
             fileWatch.shutdownNow();
@@ -253,6 +253,13 @@ public final class ProxyServer implements AutoCloseable {
     /** The HTTP admin endpoint's address; null when admin.http is off. */
     public InetSocketAddress httpAddress() {
         return http == null ? null : http.address();
+    }
+
+    /** {@code /metrics}: the pool and shard gauges brought up to date, then the Prometheus text. */
+    private String scrape() {
+        proxyMeters.refresh();
+        return meters instanceof PrometheusMeterRegistry prometheus ? prometheus.scrape()
+                : "# pgstitch was started without a Prometheus registry\n";
     }
 
     /** Configuration loaded, listening, not shutting down: what /readyz answers. */

@@ -1,6 +1,8 @@
 package io.pgstitch.proxy.metrics;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.pgstitch.protocol.PgException;
@@ -33,7 +35,7 @@ class ClientCountersTest {
     @Test
     void queriesAndTransactionsEndAtReadyForQuery() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        TrafficStats stats = new TrafficStats(registry, () -> false);
+        TrafficStats stats = new TrafficStats(registry, false);
         ClientCounters counters = stats.newClient();
         counters.routed("tenant_a", "shard1");
         send(counters, encoded(ReadyForQuery.IDLE)); // the one after login is no query
@@ -70,8 +72,8 @@ class ClientCountersTest {
 
     @Test
     void errorsAreCountedByClassAndPerDatabaseMetersAreOptIn() {
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        TrafficStats stats = new TrafficStats(registry, () -> true);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        TrafficStats stats = new TrafficStats(registry, true);
         ClientCounters counters = stats.newClient();
         counters.routed("tenant_b", "shard2");
         counters.received((byte) 'Q', 10);
@@ -82,6 +84,10 @@ class ClientCountersTest {
         assertThat(registry.get("pgstitch.client.errors").tag("class", "57").counter().count()).isEqualTo(1);
         assertThat(registry.get("pgstitch.queries").tag("database", "tenant_b").tag("shard", "shard2").timer()
                 .count()).isEqualTo(1);
+        ClientCounters other = stats.newClient();
+        other.routed("tenant_c", "shard2");
+        assertThat(registry.scrape()).contains("pgstitch_queries_seconds_count{database=\"tenant_b\",shard=\"shard2\"} 1")
+                .contains("pgstitch_client_bytes_total{database=\"tenant_c\",direction=\"in\",shard=\"shard2\"} 0");
 
         ByteBuf truncated = Unpooled.buffer().writeByte('E').writeInt(100).writeByte('C').writeBytes("4".getBytes());
         try {

@@ -1,7 +1,5 @@
 package io.pgstitch.proxy.admin.http;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -49,11 +47,12 @@ public final class AdminHttpServer implements AutoCloseable {
     /**
      * Binds {@code endpoint}.
      *
+     * @param scrape   the Prometheus text of {@code /metrics}
      * @param ready    what {@code /readyz} reports
      * @param identity the PostgreSQL port's certificate and key, for HTTPS; null when that port has no TLS
      * @throws IllegalArgumentException for a non-loopback address without tokens, or HTTPS without a certificate
      */
-    public static AdminHttpServer start(HttpEndpoint endpoint, AdminService admin, MeterRegistry meters,
+    public static AdminHttpServer start(HttpEndpoint endpoint, AdminService admin, Supplier<String> scrape,
                                         EventLoopGroup boss, EventLoopGroup workers,
                                         Class<? extends ServerChannel> channelType, Supplier<Boolean> ready,
                                         Supplier<CertificateAndKey> identity)
@@ -67,8 +66,6 @@ public final class AdminHttpServer implements AutoCloseable {
                     + "other than disable): the API serves its certificate");
         }
         Https https = endpoint.tls() ? new Https(identity) : null;
-        Supplier<String> scrape = meters instanceof PrometheusMeterRegistry prometheus ? prometheus::scrape
-                : () -> "# pgstitch was started without a Prometheus registry\n";
         Endpoints endpoints = new Endpoints(admin, scrape, ready);
         Supplier<List<String>> tokens = () -> {
             HttpEndpoint now = admin.views().configNow().admin().http();

@@ -183,15 +183,14 @@ final class Endpoints {
         ArrayNode shards = JSON.createArrayNode();
         for (ShardConfig shard : admin.views().configNow().shards().values()) {
             ShardHealth.State state = admin.health().state(shard.name());
-            String code = state.checkedAtMillis() == 0 ? "WARNING" : state.up() ? "OK" : "FATAL";
+            boolean unknown = state.checkedAtMillis() == 0; // nothing reached it yet: not a reason to warn
+            String code = unknown || state.up() ? "OK" : "FATAL";
             if (!"OK".equals(code)) {
-                warnings.add("shard " + shard.name() + " is " + (state.checkedAtMillis() == 0 ? "not checked yet"
-                        : "down: " + state.problem()));
+                warnings.add("shard " + shard.name() + " is down: " + state.problem());
             }
             ObjectNode node = shards.addObject().put("name", shard.name()).put("host", shard.host())
                     .put("port", shard.port());
-            node.putObject("status").put("code", code).put("message", state.up() ? "up"
-                    : state.problem() == null ? "" : state.problem());
+            node.putObject("status").put("code", code).put("message", state.up() ? "up" : state.problem());
             node.put("connections", admin.views().shardConnections(shard.name()))
                     .put("max_connections", shard.maxConnections());
         }
