@@ -45,19 +45,28 @@ final class ConfigReader {
         if (!values.mapping(root, "(top level)")) {
             return null;
         }
-        values.keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc", "http");
+        values.keys(root, "", "listen", "auth", "admin", "shards", "routes", "default_route", "rpc", "http",
+                "logging");
         ListenConfig listen = listen(values.child(root, "", "listen"));
         AuthConfig auth = auth(values.child(root, "", "auth"));
         AdminConfig admin = admin(values.child(root, "", "admin"));
+        if (admin.http() != null && admin.http().tls() && listen.tls().mode() == ListenTlsMode.DISABLE) {
+            problems.add("admin.http.tls: needs TLS on the PostgreSQL port (listen.tls.mode other than disable): the "
+                    + "API serves the same certificate");
+        }
         Map<String, ShardConfig> shards = shards(root.get("shards"));
-        List<RouteConfig> routes = routes(root.get("routes"), shards);
+        List<RouteConfig> routes = routes(root.get("routes"), shards, "routes");
+        routes.addAll(apiRoutes(admin.routesFile(), routes, shards));
         DefaultRoute defaultRoute = defaultRoute(root.get("default_route"), shards);
         if (auth.authQuery() != null) {
             checkLookupRoles(shards, routes, defaultRoute);
         }
         RpcConfig rpc = rpc(values.child(root, "", "rpc"));
         HttpConfig http = new HttpSection(values).read(root.get("http"), listen.tls());
-        return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc, http);
+        JsonNode logging = values.child(root, "", "logging");
+        values.keys(logging, "logging", "format");
+        LogFormat logFormat = values.enumValue(logging, "logging", "format", LogFormat.class, LogFormat.TEXT);
+        return new ProxyConfig(listen, auth, admin, shards, routes, defaultRoute, rpc, http, logFormat);
     }
 
     private ListenConfig listen(JsonNode node) {
@@ -230,15 +239,69 @@ final class ConfigReader {
     }
 
     private AdminConfig admin(JsonNode node) {
-        values.keys(node, "admin", "users", "http");
+        values.keys(node, "admin", "users", "http", "routes_file", "metrics");
         HttpEndpoint http = null;
         JsonNode httpNode = node.get("http");
         if (httpNode != null && !httpNode.isNull() && values.mapping(httpNode, "admin.http")) {
-            values.keys(httpNode, "admin.http", "host", "port");
-            http = new HttpEndpoint(values.nonEmpty(httpNode, "admin.http", "host", "127.0.0.1"),
-                    values.integer(httpNode, "admin.http", "port", 9930, 0, 65535));
+            values.keys(httpNode, "admin.http", "host", "port", "tokens", "tls");
+            String host = values.nonEmpty(httpNode, "admin.http", "host", "127.0.0.1");
+            int known = problems.size();
+            List<String> tokens = values.stringList(httpNode, "admin.http", "tokens");
+            for (int i = 0; i < tokens.size() && problems.size() == known; i++) { // an unset variable is named once
+                if (tokens.get(i).isBlank()) {
+                    problems.add("admin.http.tokens[" + i + "]: empty token (an unset variable expands to nothing?)");
+                }
+            }
+            if (tokens.isEmpty() && !isLoopback(host)) {
+                problems.add("admin.http.host: " + host + " is not a loopback address, so admin.http.tokens are "
+                        + "required (anyone who reaches the port could change routes and end sessions)");
+            }
+            http = new HttpEndpoint(host, values.integer(httpNode, "admin.http", "port", 9930, 0, 65535), tokens,
+                    values.bool(httpNode, "admin.http", "tls", false));
         }
-        return new AdminConfig(values.stringList(node, "admin", "users"), http);
+        JsonNode metrics = values.child(node, "admin", "metrics");
+        values.keys(metrics, "admin.metrics", "per_database");
+        return new AdminConfig(values.stringList(node, "admin", "users"), http,
+                values.path(node, "admin", "routes_file"), values.bool(metrics, "admin.metrics", "per_database", false));
+    }
+
+    /** Loopback by its spelling only: a name is never resolved while a configuration is read. */
+    static boolean isLoopback(String host) {
+        String h = host.trim().toLowerCase(java.util.Locale.ROOT);
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("[::1]");
+    }
+
+    /**
+     * The routes of {@code admin.routes_file}, the file the HTTP API writes: same format as {@code routes} under a
+     * top-level {@code routes} key; a missing file has none. A database ID may be routed by one file only.
+     */
+    private List<RouteConfig> apiRoutes(Path file, List<RouteConfig> mainRoutes, Map<String, ShardConfig> shards) {
+        if (file == null) {
+            return List.of();
+        }
+        JsonNode root;
+        try {
+            root = RoutesFile.readTree(file);
+        } catch (java.io.IOException e) {
+            problems.add("admin.routes_file: " + file + " cannot be read: " + e.getMessage());
+            return List.of();
+        }
+        if (root == null) {
+            return List.of();
+        }
+        String section = "admin.routes_file " + file.getFileName() + ": routes";
+        if (!values.mapping(root, section)) {
+            return List.of();
+        }
+        values.keys(root, section, "routes");
+        List<RouteConfig> routes = routes(root.get("routes"), shards, section);
+        for (RouteConfig route : routes) {
+            if (mainRoutes.stream().anyMatch(main -> main.pattern().equals(route.pattern()))) {
+                problems.add(section + "." + route.pattern() + ": also routed in the configuration file (a route "
+                        + "belongs to one of the two)");
+            }
+        }
+        return routes;
     }
 
     private Map<String, ShardConfig> shards(JsonNode node) {
@@ -329,15 +392,15 @@ final class ConfigReader {
                 values.nonEmpty(node, path, "server_reset_query", defaults.resetQuery()));
     }
 
-    private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards) {
+    private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards, String section) {
         List<RouteConfig> routes = new ArrayList<>();
-        if (node == null || node.isNull() || !values.mapping(node, "routes")) {
+        if (node == null || node.isNull() || !values.mapping(node, section)) {
             return routes;
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String pattern = entry.getKey();
-            String path = "routes." + pattern;
+            String path = section + "." + pattern;
             values.checkName(path, "route", pattern);
             JsonNode value = entry.getValue();
             String shard;

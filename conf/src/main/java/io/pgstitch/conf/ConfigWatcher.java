@@ -44,6 +44,7 @@ public final class ConfigWatcher implements AutoCloseable {
     private WatchService watchService;
     private Thread thread;
     private FileState lastSeen;
+    private volatile Consumer<ReloadResult> results = result -> { };
 
     private record FileState(long size, long modified) {
         static FileState of(Path file) {
@@ -63,6 +64,11 @@ public final class ConfigWatcher implements AutoCloseable {
 
     public ProxyConfig current() {
         return current;
+    }
+
+    /** Tells {@code listener} the outcome of every reload, whoever asked for it (for meters and status). */
+    public void onResult(Consumer<ReloadResult> listener) {
+        this.results = listener;
     }
 
     /** Starts watching on a daemon thread. */
@@ -111,6 +117,12 @@ public final class ConfigWatcher implements AutoCloseable {
 
     /** Re-reads the file now (SIGHUP, the admin RELOAD command); applies it when valid and changed. */
     public synchronized ReloadResult reloadNow() {
+        ReloadResult result = load();
+        results.accept(result);
+        return result;
+    }
+
+    private ReloadResult load() {
         ProxyConfig next;
         try {
             next = ConfigLoader.load(file);

@@ -8,19 +8,21 @@ import java.util.Map;
 /**
  * The whole configuration file, validated. Immutable; a reload builds a new one.
  *
- * @param http SQL over HTTP and WebSocket; null when off
+ * @param http      SQL over HTTP and WebSocket; null when off
+ * @param logFormat {@code logging.format}: text (default) or JSON lines
  */
 public record ProxyConfig(ListenConfig listen, AuthConfig auth, AdminConfig admin, Map<String, ShardConfig> shards,
-                          List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc, HttpConfig http) {
+                          List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc, HttpConfig http,
+                          LogFormat logFormat) {
 
     public ProxyConfig {
         shards = Collections.unmodifiableMap(new LinkedHashMap<>(shards));
         routes = List.copyOf(routes);
     }
 
-    /** Without SQL over HTTP. */
+    /** Without SQL over HTTP, with text logs. */
     public ProxyConfig(ListenConfig listen, AuthConfig auth, AdminConfig admin, Map<String, ShardConfig> shards,
                        List<RouteConfig> routes, DefaultRoute defaultRoute, RpcConfig rpc) {
-        this(listen, auth, admin, shards, routes, defaultRoute, rpc, null);
+        this(listen, auth, admin, shards, routes, defaultRoute, rpc, null, LogFormat.TEXT);
     }
 }

@@ -74,7 +74,8 @@ class ConfigLoaderTest {
         int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
         String yaml = readme.substring(start, readme.indexOf("```", start));
         ProxyConfig config = ConfigLoader.parse(yaml, BASE, Map.of("SHARD1_PASSWORD", "s3cret",
-                "SHARD1_ADMIN_PASSWORD", "a", "APP_C_PASSWORD", "c", "TLS_KEY_PASSPHRASE", "p")::get);
+                "SHARD1_ADMIN_PASSWORD", "a", "APP_C_PASSWORD", "c", "TLS_KEY_PASSPHRASE", "p",
+                "PGSTITCH_ADMIN_TOKEN", "t")::get);
         assertThat(config.auth().rules()).hasSize(3);
         assertThat(config.auth().authQuery()).isEqualTo(AuthQueryConfig.defaults());
         RoutingTable routes = RoutingTable.of(config);
@@ -83,6 +84,8 @@ class ConfigLoaderTest {
         assertThat(routes.route("tenant_c").orElseThrow().identity().userFor("alice")).isEqualTo("app_c");
         assertThat(config.listen().tls().clientCert()).isEqualTo(ClientCertMode.OFF); // YAML reads off as false
         assertThat(config.rpc().functions()).containsExactly("iasql_*");
+        assertThat(config.admin().http().tokens()).containsExactly("t");
+        assertThat(config.logFormat()).isEqualTo(LogFormat.TEXT);
     }
 
     @Test
@@ -313,7 +316,7 @@ class ConfigLoaderTest {
                         + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
         assertThat(problems("shard: {}\nshards: { a: { user: u } }"))
                 .containsExactly("shard: unknown setting (expected one of: listen, auth, admin, shards, routes, "
-                        + "default_route, rpc, http)");
+                        + "default_route, rpc, http, logging)");
     }
 
     @Test

@@ -2,7 +2,8 @@ package io.pgstitch.proxy.cli;
 
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.proxy.server.ProxyRuntime;
 import io.pgstitch.proxy.server.ProxyServer;
@@ -44,6 +45,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             loaded = ConfigLoader.load(config);
             NotYetImplemented.check(loaded);
+            LogFormats.apply(loaded.logFormat());
             NotYetImplemented.warnings(loaded).forEach(warning -> log.warn("{}", warning));
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(config + ": " + String.join("\n  ", e.problems()));
@@ -51,10 +53,12 @@ final class RunCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();
-        try (ProxyRuntime runtime = ProxyRuntime.start(config, loaded, !noWatch, new SimpleMeterRegistry())) {
+        // the registry behind the admin endpoint's /metrics
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (ProxyRuntime runtime = ProxyRuntime.start(config, loaded, !noWatch, meters)) {
             ProxyServer server = runtime.server();
             Signals.onHangup(() -> log.info("SIGHUP: {}", runtime.reload()));
-            Signals.onTerminate(() -> {
+            Runnable terminate = () -> {
                 if (signals.incrementAndGet() > 1) {
                     log.info("second signal: closing every session now");
                     stopped.countDown();
@@ -63,6 +67,11 @@ final class RunCommand implements Callable<Integer> {
                 Thread drain = new Thread(() -> drain(server, runtime.config(), stopped), "pgstitch-shutdown");
                 drain.setDaemon(true);
                 drain.start();
+            };
+            Signals.onTerminate(terminate);
+            server.admin().onShutdown(() -> {
+                log.info("SHUTDOWN from the admin console");
+                terminate.run();
             });
             stopped.await();
             log.info("shutting down");

@@ -2,7 +2,8 @@ package io.pgstitch.proxy.demo;
 
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.proxy.postgres.LocalPostgres;
 import io.pgstitch.proxy.postgres.PostgresBinaries;
@@ -56,7 +57,8 @@ public final class Demo implements AutoCloseable {
         Files.createDirectories(dir);
         Files.writeString(configFile, config(port, shard1.port(), shard2.port()));
         ProxyConfig config = ConfigLoader.load(configFile);
-        server = track(ProxyRuntime.start(configFile, config, true, new SimpleMeterRegistry())).server();
+        server = track(ProxyRuntime.start(configFile, config, true,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))).server();
     }
 
     private <T extends AutoCloseable> T track(T resource) {

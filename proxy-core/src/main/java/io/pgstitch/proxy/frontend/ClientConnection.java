@@ -8,20 +8,24 @@ import io.pgstitch.protocol.FrontendFrameDecoder;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.BackendMessage;
+import io.pgstitch.proxy.metrics.ClientCounters;
+import io.pgstitch.proxy.pool.PooledBackend;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * What one client connection carries from stage to stage ({@link StartupStage}, {@link AuthenticationStage},
  * {@link ClientRelay}): the channel, what the client asked for, the limits it is counted in, the login timer,
  * and the one way a session ends: {@link #fatal} or {@link #close}, which release whatever the current stage
- * holds ({@link #onClose}). Client's event loop only.
+ * holds ({@link #onClose}). Client's event loop only, except the read-only {@link LiveClient} view the admin
+ * console and HTTP API take of it (listed in the {@link ClientRegistry} from its startup packet on).
  */
-public final class ClientConnection {
+public final class ClientConnection implements LiveClient {
 
     private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
 
@@ -36,11 +40,20 @@ public final class ClientConnection {
     private Runnable onClose;
     private boolean closed;
     private boolean violatedProtocol;
+    // control plane: what LiveClient shows, and the client's traffic counters
+    private final long id;
+    private final long connectedAtMillis = System.currentTimeMillis();
+    private final ClientCounters counters;
+    private volatile Phase phase = Phase.LOGIN;
+    private volatile String shard;
+    private volatile PooledBackend server;
 
     ClientConnection(Channel channel, SessionContext context, FrontendFrameDecoder decoder) {
         this.channel = channel;
         this.context = context;
         this.decoder = decoder;
+        this.id = context.clients().nextId();
+        this.counters = context.traffic().newClient();
     }
 
     Channel channel() {
@@ -110,6 +123,7 @@ public final class ClientConnection {
         this.startup = startup;
         context.limits().admit();
         admitted = true;
+        context.clients().add(this);
     }
 
     /** Authenticated: counted in its database's limit from now on. */
@@ -124,19 +138,26 @@ public final class ClientConnection {
     }
 
     void write(BackendMessage message) {
-        channel.write(message.encode(channel.alloc()), channel.voidPromise());
+        write(message.encode(channel.alloc()));
     }
 
-    /** Writes a complete message (unflushed); takes it. */
+    /** Writes a complete message (unflushed), or a run of one type; takes it. Counted as sent to the client. */
     void write(ByteBuf message) {
+        counters.sent(message);
         channel.write(message, channel.voidPromise());
     }
 
     /** Sends a FATAL ErrorResponse and closes the client once it is flushed; the backend side goes at once. */
     void fatal(PgException error) {
+        context.traffic().errorOf(error.sqlState());
         if (!closed && channel.isActive()) {
-            log.info("closing client {} (database {}): {} [{}]", channel.remoteAddress(), databaseId(),
-                    error.getMessage(), error.sqlState());
+            LiveClient previous = SessionLog.enter(this); // also when a backend event or a timer ends the session
+            try {
+                log.info("closing client {} (database {}): {} [{}]", channel.remoteAddress(), databaseId(),
+                        error.getMessage(), error.sqlState());
+            } finally {
+                SessionLog.exit(previous);
+            }
             channel.writeAndFlush(error.toErrorResponse().encode(channel.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
         } else {
@@ -157,6 +178,9 @@ public final class ClientConnection {
             return;
         }
         closed = true;
+        context.clients().remove(this);
+        counters.closed();
+        server = null;
         loggedIn();
         if (onClose != null) {
             onClose.run();
@@ -170,5 +194,87 @@ public final class ClientConnection {
             context.limits().leaveFrom(admittedDatabase);
             admittedDatabase = null;
         }
+    }
+
+    // LiveClient: the control plane's view
+
+    /** Routed: its traffic is counted for {@code shard}. */
+    void routed(String shard) {
+        this.shard = shard;
+        counters.routed(startup.databaseId(), shard);
+    }
+
+    void phase(Phase phase) {
+        this.phase = phase;
+    }
+
+    void serving(PooledBackend server) {
+        this.server = server;
+    }
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public String userName() {
+        return startup == null ? null : startup.user();
+    }
+
+    @Override
+    public String database() {
+        return databaseId();
+    }
+
+    @Override
+    public SocketAddress remoteAddress() {
+        return channel.remoteAddress();
+    }
+
+    @Override
+    public SocketAddress localAddress() {
+        return channel.localAddress();
+    }
+
+    @Override
+    public long connectedAtMillis() {
+        return connectedAtMillis;
+    }
+
+    @Override
+    public Phase phase() {
+        return phase;
+    }
+
+    @Override
+    public boolean encrypted() {
+        return tls;
+    }
+
+    @Override
+    public String applicationName() {
+        ClientStartup current = startup;
+        return current == null ? "" : current.sessionParameters().getOrDefault("application_name", "");
+    }
+
+    @Override
+    public String shard() {
+        return shard;
+    }
+
+    @Override
+    public PooledBackend server() {
+        return server;
+    }
+
+    @Override
+    public ClientCounters counters() {
+        return counters;
+    }
+
+    @Override
+    public void terminate(String reason) {
+        channel.eventLoop().execute(() -> fatal(PgException.fatal(SqlState.ADMIN_SHUTDOWN, reason)));
     }
 }

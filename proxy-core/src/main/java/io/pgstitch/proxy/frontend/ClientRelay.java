@@ -72,6 +72,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean skippingUntilSync;
     /** The client shut down its writing side: once everything it sent is answered, the session ends. */
     private boolean inputShutdown;
+    /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
+    private boolean held;
 
     ClientRelay(ClientConnection client, Route route, ShardLogin login) {
         this.client = client;
@@ -110,10 +112,39 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (backend == null) { // the session has ended; what the decoder still had is nobody's
             ReferenceCountUtil.release(msg);
-        } else if (msg instanceof OversizedMessage oversized) {
-            relayToBackend(MessageSizeLimit.refusal(oversized, channel.alloc()));
-        } else {
-            relayToBackend((Frame) msg);
+            return;
+        }
+        Frame frame = msg instanceof OversizedMessage oversized
+                ? MessageSizeLimit.refusal(oversized, channel.alloc()) : (Frame) msg;
+        boolean startsTransaction = client.counters().idle();
+        client.counters().received(frame.type(), frame.content().readableBytes());
+        if (held || (startsTransaction && client.context().pauses().holds(client.databaseId()))) {
+            hold(frame);
+            return;
+        }
+        relayToBackend(frame);
+    }
+
+    /** PAUSE: the client's next transaction waits, unread, until RESUME; it is not refused. */
+    private void hold(Frame frame) {
+        pending.add(frame);
+        if (held) {
+            return;
+        }
+        held = true;
+        channel.config().setAutoRead(false);
+        client.phase(LiveClient.Phase.WAITING);
+        long since = System.nanoTime();
+        Runnable resume = () -> channel.eventLoop().execute(() -> {
+            held = false;
+            if (!client.isClosed()) {
+                client.phase(LiveClient.Phase.ACTIVE);
+                client.counters().waited(System.nanoTime() - since);
+                relayPending();
+            }
+        });
+        if (!client.context().pauses().whenResumed(client.databaseId(), resume)) {
+            resume.run();
         }
     }
 

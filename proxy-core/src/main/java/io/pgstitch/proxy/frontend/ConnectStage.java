@@ -43,6 +43,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
     private ClientRelay relay;
     private PgException settingsFailed;
     private boolean inputShutdown;
+    private long waitStartNanos;
 
     ConnectStage(ClientConnection client, LoginExchange login) {
         this.client = client;
@@ -53,6 +54,13 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         client.loggedIn();
         client.admitToDatabase();
         String databaseId = client.databaseId();
+        if (client.context().console().serves(databaseId)) { // the admin console, not a shard
+            client.decoder().authenticated();
+            client.phase(LiveClient.Phase.ACTIVE);
+            client.channel().pipeline().replace(this, "console",
+                    client.context().console().open(new ConsoleConnection(client)));
+            return;
+        }
         Route route = client.context().routes().get().route(databaseId).orElseThrow(() -> PgException
                 .fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseId + "\" is not routed by pgstitch")
                 .withHint("Add a route for it under \"routes\" in the configuration, or set \"default_route\"."));
@@ -62,10 +70,20 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         relay = new ClientRelay(client, route, shardLogin);
         client.onClose(this::released);
         client.channel().config().setAutoRead(false);
-        client.context().pools()
-                .acquire(client.channel().eventLoop(),
-                        PoolKey.session(route.shard(), route.backendDatabase(), shardLogin.user()), shardLogin)
+        client.routed(route.shard().name());
+        client.phase(LiveClient.Phase.WAITING);
+        waitStartNanos = System.nanoTime();
+        PoolKey key = PoolKey.session(route.shard(), route.backendDatabase(), shardLogin.user());
+        Runnable acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
                 .addListener((Future<PooledBackend> acquired) -> acquired(acquired));
+        // PAUSE (or KILL) holds new logins of the database until RESUME, before they take a server
+        if (!client.context().pauses().whenResumed(databaseId, () -> client.channel().eventLoop().execute(() -> {
+            if (!client.isClosed()) {
+                acquire.run();
+            }
+        }))) {
+            acquire.run();
+        }
     }
 
     @Override
@@ -100,6 +118,8 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             acquired.getNow().giveBackUnused();
             return;
         }
+        client.counters().waited(System.nanoTime() - waitStartNanos);
+        client.serving(acquired.getNow());
         BackendLease lease = relay.attach(acquired.getNow());
         Map<String, String> settings = StartupParameters.differing(
                 StartupParameters.of(client.startup().sessionParameters()), lease.parameters());
@@ -135,6 +155,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             return;
         }
         client.onClose(relay::released);
+        client.phase(LiveClient.Phase.ACTIVE);
         client.channel().pipeline().replace(this, ClientRelay.NAME, relay);
         relay.start(pending, inputShutdown);
     }

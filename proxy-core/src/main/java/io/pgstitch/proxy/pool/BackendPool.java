@@ -50,7 +50,7 @@ public final class BackendPool {
     }
 
     private record Waiter(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise,
-                          ScheduledFuture<?> timeout) {
+                          ScheduledFuture<?> timeout, long queuedNanos) {
     }
 
     private final PoolKey key;
@@ -67,6 +67,8 @@ public final class BackendPool {
     /** The last login seen, for connections opened with no client waiting (min_idle). */
     private ShardLogin lastLogin;
     private long emptySinceNanos = System.nanoTime();
+    /** RECONNECT: backends opened before this are closed when released instead of reused (at first: none). */
+    private long reconnectBeforeNanos = System.nanoTime();
 
     BackendPool(PoolKey key, BackendConnector connector, ShardSlots slots, PoolMeters meters) {
         this.key = key;
@@ -127,7 +129,7 @@ public final class BackendPool {
             } else {
                 ScheduledFuture<?> timeout = loop.schedule(() -> waitTimedOut(promise),
                         config.waitTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                waiters.add(new Waiter(loop, login, promise, timeout));
+                waiters.add(new Waiter(loop, login, promise, timeout, System.nanoTime()));
             }
         }
         discarded.forEach(this::closeCounted);
@@ -141,6 +143,7 @@ public final class BackendPool {
     private void openFor(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise) {
         connector.connect(loop, key.shard(), key.database(), login)
                 .addListener((Future<BackendConnection> connected) -> {
+                    meters.connected(key.shard().name(), connected.isSuccess() ? null : connected.cause());
                     if (!connected.isSuccess()) {
                         synchronized (this) {
                             open--;
@@ -172,7 +175,8 @@ public final class BackendPool {
             inUse--;
         }
         long age = System.nanoTime() - backend.createdNanos();
-        if (release == Release.DIRTY || !backend.isActive() || closed || age > config.maxLifetime().toNanos()) {
+        if (release == Release.DIRTY || !backend.isActive() || closed || age > config.maxLifetime().toNanos()
+                || backend.createdNanos() - reconnectBeforeNanos() < 0) {
             closeCounted(backend);
             return;
         }
@@ -208,7 +212,8 @@ public final class BackendPool {
     }
 
     private void returnToPool(PooledBackend backend) {
-        if (waiting() == 0 && slots.othersWaiting(this)) { // another pool of a full shard needs the slot more
+        if (backend.createdNanos() - reconnectBeforeNanos() < 0 // RECONNECT came while it was being reset
+                || (waiting() == 0 && slots.othersWaiting(this))) { // another pool of a full shard needs the slot
             closeCounted(backend);
             return;
         }
@@ -389,6 +394,37 @@ public final class BackendPool {
     /** Acquisitions queued for a connection of this full pool. */
     public synchronized int waiting() {
         return waiters.size();
+    }
+
+    // read-only views and RECONNECT, for the admin console and the HTTP API
+
+    /** How long the oldest waiting acquisition has waited, in nanoseconds; 0 when none waits. */
+    public synchronized long maxWaitNanos() {
+        Waiter oldest = waiters.peekFirst();
+        return oldest == null ? 0 : System.nanoTime() - oldest.queuedNanos();
+    }
+
+    /** The idle backends now, least recently used first. */
+    public synchronized List<PooledBackend> idleBackends() {
+        return new ArrayList<>(idle);
+    }
+
+    /**
+     * RECONNECT: closes the idle backends now, and each backend in use when it is released, so that every
+     * connection is new once its client is done; new connections can be opened at once.
+     */
+    public void reconnect() {
+        List<PooledBackend> idleNow;
+        synchronized (this) {
+            reconnectBeforeNanos = System.nanoTime();
+            idleNow = new ArrayList<>(idle);
+            idle.clear();
+        }
+        idleNow.forEach(this::closeCounted);
+    }
+
+    private synchronized long reconnectBeforeNanos() {
+        return reconnectBeforeNanos;
     }
 
     /** Closes idle connections and refuses to keep released ones; waiters fail. */

@@ -25,12 +25,23 @@ public final class PoolMeters {
     }
 
     private final Map<Served, Counter> counters = new EnumMap<>(Served.class);
+    /** Told each new backend connection's outcome (shard name, and the failure or null): shard health. */
+    private volatile java.util.function.BiConsumer<String, Throwable> connects = (shard, failure) -> { };
 
     public PoolMeters(MeterRegistry registry) {
         for (Served served : Served.values()) {
             counters.put(served, Counter.builder("pgstitch.pool.acquisitions").tag("served", served.tag)
                     .description("backends handed to clients, by where they came from").register(registry));
         }
+    }
+
+    /** Who hears of each new backend connection's outcome (the admin service's shard health). */
+    public void onConnect(java.util.function.BiConsumer<String, Throwable> listener) {
+        this.connects = listener;
+    }
+
+    void connected(String shard, Throwable failure) {
+        connects.accept(shard, failure);
     }
 
     void served(Served served) {

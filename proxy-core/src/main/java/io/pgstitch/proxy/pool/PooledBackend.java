@@ -74,7 +74,8 @@ public final class PooledBackend {
         return connection.channel().eventLoop();
     }
 
-    long createdNanos() {
+    /** When the connection was opened, in {@link System#nanoTime()} terms. */
+    public long createdNanos() {
         return createdNanos;
     }
 

@@ -39,6 +39,9 @@ public final class RpcMetrics {
         return Timer.builder("pgstitch.rpc.calls")
                 .description("RPC function calls run on RPC connections, from the wait for a connection to the end")
                 .tag("outcome", outcome.tag())
+                .publishPercentileHistogram() // for latency percentiles in /metrics and the Grafana dashboard
+                .minimumExpectedValue(java.time.Duration.ofMillis(1))
+                .maximumExpectedValue(java.time.Duration.ofMinutes(15))
                 .register(registry);
     }
 

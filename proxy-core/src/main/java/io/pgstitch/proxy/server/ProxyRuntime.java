@@ -9,8 +9,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * The proxy and the configuration file it runs from: the one reload path. {@link #reload()} (SIGHUP, and later the
- * admin RELOAD and the HTTP API) re-reads the file and puts a valid, changed one in force, then re-reads the files
+ * The proxy and the configuration file it runs from: the one reload path. {@link #reload()} (SIGHUP, the admin
+ * console's RELOAD and the HTTP API, through the admin service) re-reads the file and puts a valid, changed one in force, then re-reads the files
  * it names (certificates, users file) where they changed; the file watcher and the server's file-watch thread
  * do the same on their own as files change. All of it off the event loops.
  */
@@ -33,6 +33,7 @@ public final class ProxyRuntime implements AutoCloseable {
             throws InterruptedException, IOException {
         ProxyServer server = ProxyServer.start(loaded, meters);
         ConfigWatcher watcher = new ConfigWatcher(file, loaded, server::apply);
+        watcher.onResult(server.admin()::reloaded);
         try {
             if (watch) {
                 watcher.start();
@@ -42,7 +43,9 @@ public final class ProxyRuntime implements AutoCloseable {
             server.close();
             throw e;
         }
-        return new ProxyRuntime(server, watcher);
+        ProxyRuntime runtime = new ProxyRuntime(server, watcher);
+        server.admin().reloadWith(file.toAbsolutePath(), runtime::reload);
+        return runtime;
     }
 
     /** Re-reads the configuration file and the files it names; an invalid file leaves the running one in force. */

@@ -1,7 +1,8 @@
 package io.pgstitch.proxy.server;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -22,6 +23,10 @@ import io.pgstitch.conf.ShardConfig;
 import io.pgstitch.conf.RoutingTable;
 import io.pgstitch.conf.UserSecret;
 import io.pgstitch.proxy.auth.AuthQuery;
+import io.pgstitch.proxy.admin.AdminService;
+import io.pgstitch.proxy.admin.AdminViews;
+import io.pgstitch.proxy.admin.console.AdminConsole;
+import io.pgstitch.proxy.admin.http.AdminHttpServer;
 import io.pgstitch.proxy.auth.ClientAuthenticator;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.pool.BackendPools;
@@ -29,6 +34,10 @@ import io.pgstitch.proxy.pool.PoolMeters;
 import io.pgstitch.proxy.frontend.CancelRegistry;
 import io.pgstitch.proxy.frontend.ClientLimits;
 import io.pgstitch.proxy.frontend.ClientPipeline;
+import io.pgstitch.proxy.frontend.ClientRegistry;
+import io.pgstitch.proxy.frontend.Pauses;
+import io.pgstitch.proxy.metrics.ProxyMeters;
+import io.pgstitch.proxy.metrics.TrafficStats;
 import io.pgstitch.proxy.frontend.ClientTls;
 import io.pgstitch.proxy.rpc.RpcMetrics;
 import io.pgstitch.proxy.rpc.RpcSettings;
@@ -72,6 +81,12 @@ public final class ProxyServer implements AutoCloseable {
     private final ClientTls tls;
     /** SQL over HTTP and WebSocket; null when {@code http} is not configured. */
     private final SqlOverHttp http;
+    // control plane: the admin service (console and HTTP API are its two faces) and what it looks at
+    private final ClientRegistry registry = new ClientRegistry();
+    private final Pauses pauses = new Pauses();
+    private final AdminService admin;
+    private final ProxyMeters proxyMeters;
+    private final AdminHttpServer adminHttp;
     /** The one thread that looks at files (certificates, users file), so no event loop ever does. */
     private final ScheduledExecutorService fileWatch = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "pgstitch-file-watch");
@@ -96,9 +111,16 @@ public final class ProxyServer implements AutoCloseable {
                 () -> config.get().listen().maxClientConnectionsPerDatabase(),
                 () -> config.get().listen().maxMessageSize());
         this.tls = clientTls(initial.listen().tls());
+        TrafficStats traffic = new TrafficStats(meters, initial.admin().metricsPerDatabase());
+        RpcMetrics rpcMetrics = new RpcMetrics(meters);
+        this.admin = new AdminService(new AdminService.Runtime(config::get, routes::get, pools, registry, pauses),
+                new AdminViews.Sources(traffic, rpcMetrics, AdminService.version()), meters);
+        this.proxyMeters = new ProxyMeters(meters, registry, pools, () -> config.get().shards().values(),
+                admin.health()::up, initial.admin().metricsPerDatabase());
+        admin.every(java.time.Duration.ofSeconds(5), proxyMeters::refresh);
         SessionContext context = new SessionContext(routes::get, tls, limits,
-                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, new RpcMetrics(meters),
-                authenticator);
+                new CancelRegistry(new SecureRandom()), pools, connector, rpc::get, rpcMetrics,
+                authenticator, registry, traffic, pauses, new AdminConsole(admin, () -> config.get().admin().users()));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -118,8 +140,13 @@ public final class ProxyServer implements AutoCloseable {
                 });
         try {
             serverChannel = bootstrap.bind(initial.listen().host(), initial.listen().port()).sync().channel();
+            adminHttp = initial.admin().http() == null ? null : AdminHttpServer.start(initial.admin().http(), admin,
+                    this::scrape, bossGroup, workerGroup, transport.serverChannel(), this::ready,
+                    tls.contexts() instanceof ServerTls certificate ? certificate::identity : null);
         } catch (RuntimeException | InterruptedException e) {
             fileWatch.shutdownNow();
+            admin.close();
+            proxyMeters.close();
             pools.close();
             shutdownGroups();
             throw e;
@@ -202,9 +229,9 @@ public final class ProxyServer implements AutoCloseable {
         return new ProxyServer(config, meters, Transport.best(), Runtime.getRuntime().availableProcessors());
     }
 
-    /** {@link #start(ProxyConfig, MeterRegistry)} with meters kept in memory only (tests, the demo). */
+    /** {@link #start(ProxyConfig, MeterRegistry)} with a Prometheus registry of its own (tests, the demo). */
     public static ProxyServer start(ProxyConfig config) throws InterruptedException {
-        return start(config, new SimpleMeterRegistry());
+        return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     public InetSocketAddress address() {
@@ -239,9 +266,31 @@ public final class ProxyServer implements AutoCloseable {
         return meters;
     }
 
-    /** The backend pools, for tests and (later) the admin console. */
+    /** The backend pools, for tests and the admin service. */
     public BackendPools pools() {
         return pools;
+    }
+
+    /** The admin service: what the console and the HTTP API act through. */
+    public AdminService admin() {
+        return admin;
+    }
+
+    /** The HTTP admin endpoint's address; null when admin.http is off. */
+    public InetSocketAddress adminHttpAddress() {
+        return adminHttp == null ? null : adminHttp.address();
+    }
+
+    /** {@code /metrics}: the pool and shard gauges brought up to date, then the Prometheus text. */
+    private String scrape() {
+        proxyMeters.refresh();
+        return meters instanceof PrometheusMeterRegistry prometheus ? prometheus.scrape()
+                : "# pgstitch was started without a Prometheus registry\n";
+    }
+
+    /** Configuration loaded, listening, not shutting down: what /readyz answers. */
+    public boolean ready() {
+        return serverChannel.isActive() && !admin.shuttingDown();
     }
 
     /**
@@ -275,6 +324,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Stops accepting new clients; open sessions go on. The first step of a graceful shutdown. */
     public void stopAccepting() {
+        admin.shuttingDown(true);
         serverChannel.close().awaitUninterruptibly();
         if (http != null) {
             http.stopAccepting();
@@ -301,6 +351,11 @@ public final class ProxyServer implements AutoCloseable {
     @Override
     public void close() {
         fileWatch.shutdownNow();
+        admin.close();
+        if (adminHttp != null) {
+            adminHttp.close();
+        }
+        proxyMeters.close();
         serverChannel.close().awaitUninterruptibly();
         if (http != null) {
             http.close();
