@@ -73,7 +73,7 @@ public final class ShardHealth {
 
     private void record(String shard, State next) {
         State previous = states.put(shard, next);
-        if (previous != null && previous.up() != next.up()) {
+        if (previous == null ? !next.up() : previous.up() != next.up()) {
             if (next.up()) {
                 log.info("shard {} is up again", shard);
             } else {

@@ -77,11 +77,13 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         Runnable acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
                 .addListener((Future<PooledBackend> acquired) -> acquired(acquired));
         // PAUSE (or KILL) holds new logins of the database until RESUME, before they take a server
-        if (!client.context().pauses().whenResumed(databaseId, () -> client.channel().eventLoop().execute(() -> {
+        Pauses pauses = client.context().pauses();
+        Runnable resumed = () -> client.channel().eventLoop().execute(() -> {
             if (!client.isClosed()) {
                 acquire.run();
             }
-        }))) {
+        });
+        if (!pauses.holds(databaseId) || !pauses.whenResumed(databaseId, resumed)) {
             acquire.run();
         }
     }
