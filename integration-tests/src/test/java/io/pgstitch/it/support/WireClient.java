@@ -173,6 +173,36 @@ public final class WireClient implements AutoCloseable {
         }
     }
 
+    /** Raw bytes until the server closes ({@code closed}) or {@code timeout} passes. */
+    public record Bytes(byte[] bytes, boolean closed) {
+    }
+
+    /** Reads raw bytes until the server closes or {@code timeout} passes, keeping at most {@code limit} of them. */
+    public Bytes readBytesToEnd(Duration timeout, int limit) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        byte[] buffer = new byte[1 << 16];
+        while (true) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return new Bytes(all.toByteArray(), false);
+            }
+            socket.setSoTimeout((int) left);
+            int n;
+            try {
+                n = in.read(buffer);
+            } catch (SocketTimeoutException e) {
+                return new Bytes(all.toByteArray(), false);
+            } catch (SocketException e) { // reset after a FATAL
+                return new Bytes(all.toByteArray(), true);
+            }
+            if (n < 0) {
+                return new Bytes(all.toByteArray(), true);
+            }
+            all.write(buffer, 0, Math.min(n, Math.max(0, limit - all.size())));
+        }
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();
