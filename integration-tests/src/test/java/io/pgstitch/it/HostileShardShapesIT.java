@@ -142,11 +142,6 @@ class HostileShardShapesIT {
     }
 
     @Test
-    @Disabled("defect: a FATAL the shard sends on its own while the client is idle (an administrator's "
-            + "pg_terminate_backend, idle_session_timeout) is relayed as it is: the client reads FATAL 57P01 "
-            + "\"terminating connection due to administrator command\" with nothing naming the shard, unlike every "
-            + "other error pgstitch reports about a shard (e.g. 08006 \"server connection to shard \\\"hostile\\\" "
-            + "(...) closed unexpectedly\").")
     void aFatalWhileTheClientIsIdleNamesTheShard() throws Exception {
         try (ScriptedShard shard = new ScriptedShard((sql, backend) -> {
             if (!sql.equals("select 1") || backend.number() != 1) {
@@ -166,11 +161,6 @@ class HostileShardShapesIT {
     }
 
     @Test
-    @Disabled("defect: a ReadyForQuery the shard sends unasked (input: after answering a Query with T, D, C, "
-            + "Z('I'), the shard sends a second Z('I')) is relayed to the client, which then holds one "
-            + "ReadyForQuery more than it asked for and is out of step with the server (libpq: \"message type "
-            + "0x5a arrived from server while idle\"); PendingResponses marks it as the caller's violation to "
-            + "report, but ClientRelay relays it. Expected: FATAL 08P01 naming the shard, backend closed.")
     void aReadyForQueryNobodyAskedForIsAFatalErrorNamingTheShard() throws Exception {
         try (ScriptedShard shard = new ScriptedShard((sql, backend) -> {
             if (!sql.equals("select unasked")) {
@@ -228,10 +218,6 @@ class HostileShardShapesIT {
     }
 
     @Test
-    @Disabled("defect: the same as aFatalWhileTheClientIsIdleNamesTheShard, at login: a shard that refuses "
-            + "pgstitch's login with FATAL 53300 \"sorry, too many clients already\" has it relayed verbatim, so "
-            + "the client reads that pgstitch is full (pgstitch's own refusal has the same SQLSTATE) with nothing "
-            + "naming the shard.")
     void aShardRefusingTheLoginIsAFatalErrorNamingTheShard() throws Exception {
         expectLoginRefusalNamingTheShard(error("FATAL", "53300", "sorry, too many clients already"), "53300");
     }
@@ -242,9 +228,6 @@ class HostileShardShapesIT {
     }
 
     @Test
-    @Disabled("defect (minor): an authentication request pgstitch does not know is described to the client by a "
-            + "Java record's toString: FATAL 08001 \"pgstitch cannot log in to shard \\\"hostile\\\": the server asks "
-            + "for an authentication method pgstitch does not support: AuthenticationUnsupported[code=99]\".")
     void anUnknownAuthenticationRequestIsDescribedInWords() throws Exception {
         try (ScriptedShard shard = ScriptedShard.closingAfterLogin(message('R', ByteBuffer.allocate(4).putInt(99)
                 .array())); TestProxy proxy = proxy(shard); WireClient client = WireClient.connect(proxy.port())) {

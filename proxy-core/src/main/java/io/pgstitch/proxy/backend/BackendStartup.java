@@ -98,7 +98,9 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
             }
             case 'K' -> keyData = BackendKeyData.decode(body);
             case 'E' -> {
-                PgException error = PgException.of(ErrorResponse.decode(body));
+                PgException error = PgException.of(ShardErrors.naming(ErrorResponse.decode(body),
+                        "shard \"" + shard.name() + "\" (" + shard.host() + ":" + shard.port() + ", user \""
+                                + login.user() + "\") during login"));
                 log.warn("shard {} refused login: {} ({})", shard.name(), error.getMessage(), error.sqlState());
                 fail(ctx, error);
             }

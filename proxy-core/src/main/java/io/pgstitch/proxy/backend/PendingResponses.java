@@ -26,6 +26,8 @@ final class PendingResponses {
     private static final class Request {
         ResponseTarget owner;
         boolean synced;
+        /** The message that synced it: a Sync, or a Query or FunctionCall. */
+        byte syncedBy;
         List<Runnable> whenAnswered;
 
         Request(ResponseTarget owner) {
@@ -47,7 +49,11 @@ final class PendingResponses {
     /** A message of {@code type} is being written to the backend on behalf of {@code owner}. */
     void sent(byte type, ResponseTarget owner) {
         if (type == 'd' || type == 'c' || type == 'f') {
-            return; // CopyData, CopyDone, CopyFail: part of the request that started the COPY
+            copyIn &= type == 'd'; // CopyDone and CopyFail end copy-in mode
+            return; // part of the request that started the COPY
+        }
+        if (copyIn && (type == 'S' || type == 'H')) {
+            return; // "the backend will ignore Flush and Sync messages received during copy-in mode"
         }
         Request open = requests.peekLast();
         if (open == null || open.synced) {
@@ -57,6 +63,7 @@ final class PendingResponses {
             open.owner = owner;
         }
         open.synced = FrontendMessageType.isAnsweredByReadyForQuery(type);
+        open.syncedBy = type;
     }
 
     /**
@@ -78,7 +85,14 @@ final class PendingResponses {
                 }
                 return head.owner;
             }
-            case 'G' -> copyIn = true;
+            case 'G' -> {
+                copyIn = true;
+                if (head != null && head.synced && head.syncedBy == 'S') {
+                    // the COPY's Execute was followed by its Sync before this was read: the backend reads that Sync
+                    // in copy-in mode and ignores it; the client's next Sync, after CopyDone, ends the request
+                    head.synced = false;
+                }
+            }
             default -> {
             }
         }

@@ -24,6 +24,7 @@ import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.BackendListener;
+import io.pgstitch.proxy.backend.ShardErrors;
 import io.pgstitch.proxy.backend.ShardLogin;
 import io.pgstitch.proxy.pool.PoolKey;
 import io.pgstitch.proxy.pool.PooledBackend;
@@ -332,17 +333,29 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 errorSinceSync = false;
             } else if (type == ErrorResponse.TYPE) {
                 errorSinceSync = true;
-                noteFatal(frame);
+                ByteBuf named = noteFatal(frame);
+                if (named != null) {
+                    client.write(named);
+                    return;
+                }
             }
             client.write(frame.content());
         }
 
-        /** A FATAL error means the backend is gone: it is closed, not reused. Releases a malformed frame. */
-        private void noteFatal(Frame frame) {
+        /**
+         * A FATAL error means the backend is gone: it is closed, not reused, and the client is told which shard
+         * said it (null: relay the frame as it is). Releases a malformed frame.
+         */
+        private ByteBuf noteFatal(Frame frame) {
             try {
-                if (ErrorResponse.decode(frame.body()).isFatal()) {
-                    backendSentFatal = true;
+                ErrorResponse error = ErrorResponse.decode(frame.body());
+                if (!error.isFatal()) {
+                    return null;
                 }
+                backendSentFatal = true;
+                ByteBuf named = ShardErrors.naming(error, backend.connection().describe()).encode(channel.alloc());
+                frame.release();
+                return named;
             } catch (RuntimeException e) {
                 frame.release();
                 throw e;
@@ -357,7 +370,18 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 ParameterStatus parameter = ParameterStatus.decode(frame.body()); // checked when it was read
                 reported.put(parameter.name(), parameter.value());
             } else if (type == ErrorResponse.TYPE) {
-                noteFatal(frame);
+                ByteBuf named = noteFatal(frame);
+                if (named != null) {
+                    if (started && !client.isClosed()) {
+                        client.write(named);
+                    } else {
+                        named.release();
+                    }
+                    return;
+                }
+            } else if (type == ReadyForQuery.TYPE) { // nobody asked for it: relayed, it would put the client out of step
+                frame.release();
+                throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "sent a ReadyForQuery nobody asked for");
             }
             if (!started || client.isClosed()) {
                 frame.release(); // the client learns the parameters when it is logged in

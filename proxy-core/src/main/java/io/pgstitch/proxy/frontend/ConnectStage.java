@@ -3,6 +3,7 @@ package io.pgstitch.proxy.frontend;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
@@ -51,6 +52,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
     }
 
     void begin() {
+        client.onClose(this::released); // before anything can fail: frames queued behind a refusal are released
         client.loggedIn();
         client.admitToDatabase();
         String databaseId = client.databaseId();
@@ -68,7 +70,6 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         log.debug("{} database {} user {} ({}) -> {} ({}) as {}", client.channel().remoteAddress(), databaseId,
                 client.startup().user(), login.mechanism(), route.shard().name(), route.matchedBy(), shardLogin.user());
         relay = new ClientRelay(client, route, shardLogin);
-        client.onClose(this::released);
         client.channel().config().setAutoRead(false);
         client.routed(route.shard().name());
         client.phase(LiveClient.Phase.WAITING);
@@ -90,6 +91,10 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (client.isClosed()) { // refused (unrouted, over a limit): what was pipelined behind is nobody's
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         Frame frame = (Frame) msg;
         if (pending.size() >= MAX_PENDING_FRAMES) {
             frame.release();
