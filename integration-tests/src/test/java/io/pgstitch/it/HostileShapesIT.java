@@ -775,13 +775,6 @@ class HostileShapesIT {
     // ---- defects: each test states what PostgreSQL does and fails until pgstitch does the same ----
 
     @Test
-    @Disabled("defect: a client that disconnects during COPY FROM STDIN, by shutdown(SHUT_WR) or by closing its "
-            + "socket (a crash, a kill), is never answered nor released: pgstitch takes the EOF for a half-close and "
-            + "waits for the COPY's ReadyForQuery, which the backend never sends while it waits for CopyData; the "
-            + "client slot (server().clientCount()) and the backend, active in COPY on the shard, are held "
-            + "forever. Input: Query \"copy t from stdin\", CopyData \"4\\n\", then EOF. PostgreSQL answers "
-            + "ERROR 08006 \"unexpected EOF on client connection with an open transaction\", FATAL 08P01 "
-            + "\"terminating connection because protocol synchronization was lost\", and ends the session.")
     void aClientThatDisconnectsDuringCopyFromStdinIsReleased() throws Exception {
         for (TestProxy proxy : new TestProxy[] {plain, rpc}) {
             int baseline = proxy.server().clientCount();

@@ -73,6 +73,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean skippingUntilSync;
     /** The client shut down its writing side: once everything it sent is answered, the session ends. */
     private boolean inputShutdown;
+    /** Between the backend's CopyInResponse and the client's CopyDone or CopyFail (or the ReadyForQuery). */
+    private boolean copyIn;
     /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
     private boolean held;
 
@@ -151,6 +153,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     private void relayToBackend(Frame frame) {
         byte type = frame.type();
+        if (type == 'c' || type == 'f') { // CopyDone, CopyFail: the client's side of COPY FROM STDIN is over
+            copyIn = false;
+        }
         if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
             frame.release();
             client.close();
@@ -251,6 +256,11 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     private void inputShutdown() {
         inputShutdown = true;
+        if (copyIn) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
+            client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                    "unexpected EOF on client connection during COPY FROM STDIN"));
+            return;
+        }
         if (stitched == null && pending.isEmpty()) {
             backend.flush();
             backend.whenAnswered(client::close);
@@ -329,7 +339,10 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 router.observe(frame);
             }
             byte type = frame.type();
-            if (type == ReadyForQuery.TYPE) {
+            if (type == 'G') { // CopyInResponse: the backend now waits for the client's CopyData
+                copyIn = true;
+            } else if (type == ReadyForQuery.TYPE) {
+                copyIn = false;
                 errorSinceSync = false;
             } else if (type == ErrorResponse.TYPE) {
                 errorSinceSync = true;
