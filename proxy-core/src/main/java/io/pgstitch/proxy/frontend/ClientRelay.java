@@ -1,15 +1,12 @@
 package io.pgstitch.proxy.frontend;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.Future;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.OversizedMessage;
@@ -17,7 +14,6 @@ import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.AuthenticationOk;
 import io.pgstitch.protocol.backend.BackendKeyData;
-import io.pgstitch.protocol.backend.BackendMessage;
 import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.protocol.backend.ReadyForQuery;
@@ -26,7 +22,6 @@ import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.BackendListener;
 import io.pgstitch.proxy.backend.ShardErrors;
 import io.pgstitch.proxy.backend.ShardLogin;
-import io.pgstitch.proxy.pool.PoolKey;
 import io.pgstitch.proxy.pool.PooledBackend;
 import io.pgstitch.proxy.rpc.RpcRouter;
 import io.pgstitch.proxy.rpc.RpcSettings;
@@ -56,6 +51,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private final ShardLogin login;
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
     private final Events events = new Events();
+    private final RelayStitchSession stitchSession;
     /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and more. */
     private final Map<String, String> reported = new HashMap<>();
     private final RpcSettings rpc;
@@ -85,6 +81,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         this.login = login;
         this.rpc = client.context().rpc().get();
         this.router = rpc.active() ? new RpcRouter(rpc, channel.alloc()) : null;
+        this.stitchSession = new RelayStitchSession(this, client, route, login, rpc);
     }
 
     /** Takes the session backend: its events come here from now on. */
@@ -204,7 +201,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         }
         if (routing == RpcRouter.Routing.READY) {
             boolean answersSync = router.planAnswersSync();
-            StitchedRequest request = new StitchedRequest(events, router.takePlan(), answersSync, rpc,
+            StitchedRequest request = new StitchedRequest(stitchSession, router.takePlan(), answersSync, rpc,
                     client.context().rpcMetrics());
             stitched = request;
             // it starts once the backend has answered what the client sent before it
@@ -305,6 +302,23 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         });
     }
 
+    BackendLease backend() {
+        return backend;
+    }
+
+    String reportedParameter(String name) {
+        return reported.get(name);
+    }
+
+    /** The stitched request is answered: what waited behind it goes on (see StitchedRequest.Session). */
+    void stitchedRequestDone(boolean skipUntilSync) {
+        stitched = null;
+        skippingUntilSync = skipUntilSync;
+        if (!client.isClosed()) {
+            relayPending();
+        }
+    }
+
     /** Idempotent: drops queued frames, a stitched request, the cancel key and the backend connection. */
     void released() {
         while (!pending.isEmpty()) {
@@ -331,7 +345,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
      * The backend's events, and what a {@link StitchedRequest} needs of its session; kept off this class's own
      * surface. Session loop only.
      */
-    private final class Events implements BackendListener, StitchedRequest.Session {
+    private final class Events implements BackendListener {
 
         /** The answer to a client's own request: straight to the client. */
         void clientResponse(Frame frame) {
@@ -446,73 +460,6 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                     ? MessageSizeLimit.fromShard(describe, (PgException) root)
                     : PgException.fatal(SqlState.CONNECTION_FAILURE, "server connection to " + describe
                             + " failed: " + root.getMessage()));
-        }
-
-        // StitchedRequest.Session
-
-        @Override
-        public BackendLease sessionBackend() {
-            return backend;
-        }
-
-        @Override
-        public EventLoop loop() {
-            return channel.eventLoop();
-        }
-
-        @Override
-        public io.pgstitch.proxy.backend.BackendConnector connector() {
-            return client.context().connector();
-        }
-
-        @Override
-        public boolean clientWritable() {
-            return channel.isWritable();
-        }
-
-        @Override
-        public String reportedParameter(String name) {
-            return reported.get(name);
-        }
-
-        @Override
-        public Future<PooledBackend> acquireRpcBackend() {
-            return client.context().pools().acquire(channel.eventLoop(), PoolKey.rpc(route.shard(),
-                    route.backendDatabase(), login.user(), rpc.poolSize(), rpc.waitTimeout()), login);
-        }
-
-        @Override
-        public void toClient(Frame frame) {
-            client.write(frame.content());
-        }
-
-        @Override
-        public void toClient(ByteBuf message) {
-            client.write(message);
-        }
-
-        @Override
-        public void toClient(BackendMessage message) {
-            client.write(message);
-        }
-
-        @Override
-        public void flushClient() {
-            channel.flush();
-        }
-
-        @Override
-        public ByteBufAllocator alloc() {
-            return channel.alloc();
-        }
-
-        @Override
-        public void stitchedRequestDone(boolean skipUntilSync) {
-            stitched = null;
-            skippingUntilSync = skipUntilSync;
-            if (!client.isClosed()) {
-                relayPending();
-            }
         }
     }
 }
