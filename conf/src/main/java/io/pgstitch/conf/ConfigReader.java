@@ -328,6 +328,7 @@ final class ConfigReader {
                     "tls_ca", "pool", "max_connections", "require_auth");
             JsonNode pool = values.child(shard, path, "pool");
             values.keys(pool, path + ".pool", "mode", "size", "min_idle", "idle_timeout", "max_lifetime",
+                    "max_prepared_statements", "session_features",
                     "connect_timeout", "wait_timeout", "server_reset_query");
             String user = role(shard, path, "user", "password");
             String adminUser = role(shard, path, "admin_user", "admin_password");
@@ -389,7 +390,10 @@ final class ConfigReader {
                 values.duration(node, path, "max_lifetime", defaults.maxLifetime()),
                 values.duration(node, path, "connect_timeout", defaults.connectTimeout()),
                 values.duration(node, path, "wait_timeout", defaults.waitTimeout()),
-                values.nonEmpty(node, path, "server_reset_query", defaults.resetQuery()));
+                values.nonEmpty(node, path, "server_reset_query", defaults.resetQuery()),
+                values.integer(node, path, "max_prepared_statements", defaults.maxPreparedStatements(), 1, 100_000),
+                values.enumValue(node, path, "session_features", PoolConfig.SessionFeatures.class,
+                        defaults.sessionFeatures()));
     }
 
     private List<RouteConfig> routes(JsonNode node, Map<String, ShardConfig> shards, String section) {
@@ -408,7 +412,7 @@ final class ConfigReader {
             BackendIdentity.Forced forcedUser = null;
             String shardPath = path;
             if (value != null && value.isObject()) {
-                values.keys(value, path, "shard", "database", "user", "password");
+                values.keys(value, path, "shard", "database", "user", "password", "pool");
                 shard = values.string(value, path, "shard", null);
                 shardPath = path + ".shard";
                 if (shard == null) {
@@ -433,9 +437,21 @@ final class ConfigReader {
                 problems.add(shardPath + ": unknown shard \"" + shard + "\"" + known(shards));
                 continue;
             }
-            routes.add(new RouteConfig(pattern, shard, database, forcedUser));
+            routes.add(new RouteConfig(pattern, shard, database, forcedUser, routePool(value, path)));
         }
         return routes;
+    }
+
+    /** {@code routes.NAME.pool}: the route's own mode and size; null when it has none. */
+    private RouteConfig.PoolOverride routePool(JsonNode route, String path) {
+        JsonNode pool = route != null && route.isObject() ? values.child(route, path, "pool") : null;
+        if (pool == null) {
+            return null;
+        }
+        values.keys(pool, path + ".pool", "mode", "size");
+        PoolMode mode = pool.has("mode") ? values.enumValue(pool, path + ".pool", "mode", PoolMode.class, null) : null;
+        Integer size = pool.has("size") ? values.integer(pool, path + ".pool", "size", 1, 1, 10_000) : null;
+        return new RouteConfig.PoolOverride(mode, size);
     }
 
     private DefaultRoute defaultRoute(JsonNode node, Map<String, ShardConfig> shards) {

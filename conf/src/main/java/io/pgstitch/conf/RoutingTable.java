@@ -61,8 +61,10 @@ public final class RoutingTable {
     private Route resolve(String databaseId, RouteConfig route, String matchedBy) {
         String database = route.database() == null ? databaseId : route.database();
         ShardConfig shard = shards.get(route.shard());
+        RouteConfig.PoolOverride pool = route.pool();
         return new Route(databaseId, shard, database, matchedBy,
-                route.forcedUser() == null ? shard.identity() : route.forcedUser());
+                route.forcedUser() == null ? shard.identity() : route.forcedUser(),
+                pool == null ? shard.pool() : shard.pool().overriddenBy(pool.mode(), pool.size()));
     }
 
     /**
@@ -109,9 +111,11 @@ public final class RoutingTable {
             String database = route.database() == null
                     ? (route.isGlob() ? "(same as database ID)" : route.pattern()) : route.database();
             BackendIdentity identity = route.forcedUser() == null ? shard.identity() : route.forcedUser();
-            lines.add(String.format("%-" + Math.max(width, 1) + "s -> %s (%s:%d) database %s %s%s", route.pattern(),
-                    shard.name(), shard.host(), shard.port(), database, identity.describe(),
-                    route.isGlob() ? "  [pattern]" : ""));
+            RouteConfig.PoolOverride pool = route.pool();
+            PoolConfig pooling = pool == null ? shard.pool() : shard.pool().overriddenBy(pool.mode(), pool.size());
+            lines.add(String.format("%-" + Math.max(width, 1) + "s -> %s (%s:%d) database %s %s, %s pooling (%d)%s",
+                    route.pattern(), shard.name(), shard.host(), shard.port(), database, identity.describe(),
+                    pooling.mode().spelling(), pooling.size(), route.isGlob() ? "  [pattern]" : ""));
         }
         if (defaultRoute instanceof DefaultRoute.ToShard toShard) {
             lines.add("(default) -> " + toShard.shard() + ", database = database ID, "

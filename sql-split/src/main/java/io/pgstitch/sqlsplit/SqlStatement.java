@@ -13,8 +13,9 @@ import java.util.List;
  * @param rpcCalls    the RPC functions it calls, as written (unquoted names lower-cased), in order
  * @param name        the cursor a DECLARE, FETCH, MOVE or CLOSE names, or the prepared statement a PREPARE,
  *                    EXECUTE or DEALLOCATE names, as PostgreSQL resolves it (unquoted lower-cased); what a DISCARD
- *                    discards ({@code all}, {@code plans}, ...); null for {@code CLOSE ALL}, {@code DEALLOCATE ALL}
- *                    and every other kind
+ *                    discards ({@code all}, {@code plans}, ...); the parameter a SET or RESET names, lower-cased
+ *                    ({@code all} for RESET ALL, {@code app.tenant} for a placeholder); null for {@code CLOSE ALL},
+ *                    {@code DEALLOCATE ALL} and every other kind
  * @param sessionEffect what the statement leaves in the session besides its result, when that is something
  *                    a statement run on another connection would lose, as a phrase ("creates a temporary table",
  *                    "declares a cursor WITH HOLD", "calls set_config"); null otherwise

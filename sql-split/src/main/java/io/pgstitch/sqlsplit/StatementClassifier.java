@@ -73,12 +73,52 @@ final class StatementClassifier {
             case FETCH -> tokens.identifier(tokens.size() - 1);
             case CLOSE -> tokens.keyword(1).equals("ALL") ? null : tokens.identifier(1);
             case DISCARD -> tokens.keyword(1).toLowerCase(Locale.ROOT);
+            case SET, RESET -> setting(kind, tokens);
             case DEALLOCATE -> {
                 int i = tokens.keyword(1).equals("PREPARE") ? 2 : 1;
                 yield tokens.keyword(i).equals("ALL") ? null : tokens.identifier(i);
             }
             default -> null;
         };
+    }
+
+    /**
+     * The run-time parameter a SET or RESET names, as PostgreSQL spells it in pg_settings (lower case, a
+     * qualified placeholder with its dot): {@code SET [SESSION | LOCAL] name ...}, {@code SET TIME ZONE} (timezone),
+     * {@code SET SCHEMA} (search_path), {@code SET NAMES} (client_encoding), {@code SET SESSION AUTHORIZATION}
+     * (session_authorization), {@code RESET ALL} (all); {@code transaction} for SET TRANSACTION and SET SESSION
+     * CHARACTERISTICS, which set no session parameter by name.
+     */
+    private static String setting(StatementKind kind, Tokens tokens) {
+        int i = 1;
+        if (kind == StatementKind.SET && (tokens.isWord(1, "session") || tokens.isWord(1, "local"))) {
+            if (tokens.isWord(1, "session") && tokens.isWord(2, "authorization")) {
+                return "session_authorization";
+            }
+            if (tokens.isWord(1, "session") && tokens.isWord(2, "characteristics")) {
+                return "transaction";
+            }
+            i = 2;
+        }
+        if (kind == StatementKind.SET) {
+            if (tokens.isWord(i, "time") && tokens.isWord(i + 1, "zone")) {
+                return "timezone";
+            }
+            if (tokens.isWord(i, "schema")) {
+                return "search_path";
+            }
+            if (tokens.isWord(i, "names")) {
+                return "client_encoding";
+            }
+        }
+        String name = tokens.identifier(i);
+        if (name == null) {
+            return null;
+        }
+        if (tokens.type(i + 1) == TokenType.DOT && tokens.identifier(i + 2) != null) {
+            name = name + "." + tokens.identifier(i + 2);
+        }
+        return name.toLowerCase(Locale.ROOT);
     }
 
     /**

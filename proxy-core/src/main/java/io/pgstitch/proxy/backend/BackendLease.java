@@ -10,6 +10,7 @@ import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
 import io.pgstitch.proxy.pool.BackendPool;
 import io.pgstitch.proxy.pool.PooledBackend;
+import io.pgstitch.proxy.pool.PreparedStatements;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -46,10 +47,14 @@ public final class BackendLease {
     private boolean sendingMessage;
     /** Backend's loop: the owner of a message read from the backend that has begun and not ended. */
     private ResponseTarget receivingFor;
+    /** Transaction and statement modes: the client's prepared statements under the backend's names; else null. */
+    private final StatementTranslator statements;
 
     private BackendLease(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
-                         BackendConnector connector) {
+                         BackendConnector connector, PreparedStatements clientStatements) {
         this.pooled = pooled;
+        this.statements = clientStatements == null ? null : new StatementTranslator(clientStatements,
+                pooled.statements(), pooled.connection().channel().alloc());
         this.connector = connector;
         this.sessionLoop = sessionLoop;
         this.backendLoop = pooled.connection().channel().eventLoop();
@@ -61,9 +66,22 @@ public final class BackendLease {
     /** Starts relaying {@code pooled}'s frames and events to {@code listener} on {@code sessionLoop}. */
     public static BackendLease attach(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
                                       BackendConnector connector) {
-        BackendLease lease = new BackendLease(pooled, listener, sessionLoop, connector);
+        return attach(pooled, listener, sessionLoop, connector, null);
+    }
+
+    /**
+     * As {@link #attach(PooledBackend, BackendListener, EventLoop, BackendConnector)}, for a client whose named
+     * prepared statements live under backend names of pgstitch's own (transaction and statement modes).
+     */
+    public static BackendLease attach(PooledBackend pooled, BackendListener listener, EventLoop sessionLoop,
+                                      BackendConnector connector, PreparedStatements clientStatements) {
+        BackendLease lease = new BackendLease(pooled, listener, sessionLoop, connector, clientStatements);
         pooled.attach(new BackendRelay(lease, listener));
         return lease;
+    }
+
+    public PooledBackend pooled() {
+        return pooled;
     }
 
     public BackendConnection connection() {
@@ -94,6 +112,10 @@ public final class BackendLease {
      * hold exactly one complete message.
      */
     public void send(ByteBuf message, ResponseTarget owner) {
+        if (statements != null) {
+            send(new Frame(message), owner);
+            return;
+        }
         byte type = message.getByte(message.readerIndex());
         onBackendLoop(() -> {
             pending.sent(type, owner);
@@ -116,11 +138,28 @@ public final class BackendLease {
             return;
         }
         byte type = frame.type();
+        if (statements != null) {
+            onBackendLoop(() -> {
+                for (ByteBuf message : statements.outgoing(frame)) {
+                    pending.sent(message.getByte(message.readerIndex()), owner);
+                    channel().write(message, channel().voidPromise());
+                }
+                sendingMessage = !ends;
+            });
+            return;
+        }
         onBackendLoop(() -> {
             pending.sent(type, owner);
             sendingMessage = !ends;
             channel().write(content, channel().voidPromise());
         });
+    }
+
+    /** DEALLOCATE ALL or DISCARD ALL was sent: the client's statements and the backend's are gone. */
+    public void forgetPreparedStatements() {
+        if (statements != null) {
+            onBackendLoop(statements::forgetAll);
+        }
     }
 
     public void flush() {
@@ -145,17 +184,21 @@ public final class BackendLease {
      * from then on. A frame that cannot be read (a hostile shard) is released here and the exception goes on to
      * the backend's pipeline, which reports it to the listener.
      */
-    void received(Frame frame, BackendListener listener) {
-        if (frame.isContinuation()) { // the rest of a message whose head has found its owner
+    void received(Frame read, BackendListener listener) {
+        if (read.isContinuation()) { // the rest of a message whose head has found its owner
             ResponseTarget target = receivingFor;
             if (target == null) {
-                frame.release();
-                throw new IllegalStateException("a continuation without its head: " + frame);
+                read.release();
+                throw new IllegalStateException("a continuation without its head: " + read);
             }
-            if (frame.remaining() == 0) {
+            if (read.remaining() == 0) {
                 receivingFor = null;
             }
-            onSessionLoop(() -> target.response(frame), listener);
+            onSessionLoop(() -> target.response(read), listener);
+            return;
+        }
+        Frame frame = statements == null ? read : statements.incoming(read);
+        if (frame == null) { // the answer to a message pgstitch added
             return;
         }
         ResponseTarget owner = listener;
@@ -230,6 +273,21 @@ public final class BackendLease {
         earlier.addListener(done);
         later.addListener(done);
         return both;
+    }
+
+    /**
+     * Transaction and statement modes: gives the backend back, as it is, when it owes nothing, is between messages
+     * both ways and idle (outside a transaction block, not in COPY); {@code done} learns on the session's loop
+     * whether it did. The session sends nothing more meanwhile.
+     */
+    public void releaseIfIdle(java.util.function.Consumer<Boolean> done) {
+        onBackendLoop(() -> {
+            boolean idle = !sendingMessage && receivingFor == null && pending.idle() && channel().isActive();
+            if (idle) {
+                pooled.pool().release(pooled, BackendPool.Release.TRANSACTION_END, 0, cancelInFlight);
+            }
+            onSessionLoop(() -> done.accept(idle), listener);
+        });
     }
 
     /**

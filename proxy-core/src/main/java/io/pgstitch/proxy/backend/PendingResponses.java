@@ -137,6 +137,11 @@ final class PendingResponses {
         return owed;
     }
 
+    /** Nothing owed, no COPY, no transaction block: the backend could serve another client as it is. */
+    boolean idle() {
+        return requests.isEmpty() && !copyIn && status == TransactionStatus.IDLE;
+    }
+
     /** How the backend can be given back now that its user has left. */
     BackendPool.Release release() {
         Request open = requests.peekLast();

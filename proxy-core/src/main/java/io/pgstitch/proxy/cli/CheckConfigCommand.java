@@ -40,7 +40,6 @@ final class CheckConfigCommand implements Callable<Integer> {
         ProxyConfig loaded;
         try {
             loaded = ConfigLoader.load(config);
-            NotYetImplemented.check(loaded);
         } catch (ConfigException e) {
             err.printf("%s: %d problem%s%n", config, e.problems().size(), e.problems().size() == 1 ? "" : "s");
             e.problems().forEach(problem -> err.println("  " + problem));
@@ -71,11 +70,6 @@ final class CheckConfigCommand implements Callable<Integer> {
         }
         out.printf("%nroutes:%n");
         RoutingTable.of(loaded).describe().forEach(line -> out.println("  " + line));
-        List<String> warnings = NotYetImplemented.warnings(loaded);
-        if (!warnings.isEmpty()) {
-            out.printf("%nwarnings:%n");
-            warnings.forEach(warning -> out.println("  " + warning));
-        }
         out.flush();
         return 0;
     }

@@ -44,9 +44,7 @@ final class RunCommand implements Callable<Integer> {
         ProxyConfig loaded;
         try {
             loaded = ConfigLoader.load(config);
-            NotYetImplemented.check(loaded);
             LogFormats.apply(loaded.logFormat());
-            NotYetImplemented.warnings(loaded).forEach(warning -> log.warn("{}", warning));
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(config + ": " + String.join("\n  ", e.problems()));
             return 1;

@@ -22,6 +22,7 @@ import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.BackendListener;
 import io.pgstitch.proxy.backend.ShardErrors;
 import io.pgstitch.proxy.backend.ShardLogin;
+import io.pgstitch.proxy.pool.ClientSession;
 import io.pgstitch.proxy.pool.PooledBackend;
 import io.pgstitch.proxy.rpc.RpcRouter;
 import io.pgstitch.proxy.rpc.RpcSettings;
@@ -73,6 +74,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean copyIn;
     /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
     private boolean held;
+    /** The binding policy and what the session holds apart from its backend (statements, settings). */
+    private final ClientSession session;
+    /** Transaction and statement modes, between transactions: the backend is being given back or taken. */
+    private final PoolBinding binding;
+    /** The session is over: frames still decoded are nobody's. */
+    private boolean ended;
 
     ClientRelay(ClientConnection client, Route route, ShardLogin login) {
         this.client = client;
@@ -82,12 +89,16 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         this.rpc = client.context().rpc().get();
         this.router = rpc.active() ? new RpcRouter(rpc, channel.alloc()) : null;
         this.stitchSession = new RelayStitchSession(this, client, route, login, rpc);
+        this.session = new ClientSession(route.pool());
+        this.binding = new PoolBinding(this, client, route, login, session);
     }
 
     /** Takes the session backend: its events come here from now on. */
     BackendLease attach(PooledBackend pooled) {
-        backend = BackendLease.attach(pooled, events, channel.eventLoop(), client.context().connector());
+        backend = BackendLease.attach(pooled, events, channel.eventLoop(), client.context().connector(),
+                session.preparedStatements());
         backend.channel().config().setAutoRead(channel.isWritable());
+        client.serving(pooled);
         return backend;
     }
 
@@ -97,7 +108,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         started = true;
         reported.putAll(backend.parameters());
         issuedKey = client.context().cancels().issue(this, client.startup().usesLongCancelKeys() ? 32 : 4);
-        client.decoder().authenticated(router != null, client.context().limits().maxMessageSize());
+        client.decoder().authenticated(router != null || session.policy().releasesWhenIdle(),
+                client.context().limits().maxMessageSize());
         client.write(AuthenticationOk.INSTANCE);
         reported.forEach((name, value) -> client.write(new ParameterStatus(name, value)));
         client.write(issuedKey);
@@ -106,11 +118,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         pending.addAll(pipelined);
         pipelined.clear();
         relayPending();
+        binding.transactionMayHaveEnded(backend.status());
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (backend == null) { // the session has ended; what the decoder still had is nobody's
+        if (ended) { // what the decoder still had is nobody's
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -120,6 +133,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         client.counters().received(frame.type(), frame.content().readableBytes());
         if (held || (startsTransaction && client.context().pauses().holds(client.databaseId()))) {
             hold(frame);
+            return;
+        }
+        if (!binding.ready() || !pending.isEmpty()) { // between transactions: a backend is on its way
+            pending.add(frame);
+            channel.config().setAutoRead(false);
+            relayPending();
             return;
         }
         relayToBackend(frame);
@@ -171,6 +190,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             skipUntilSync(frame);
             return;
         }
+        if (frame.isComplete() && (type == 'Q' || type == 'P')) {
+            frame = binding.inspect(frame, reported);
+        }
         // a message in pieces is CopyData (the router reads every other type whole): never held or split
         if (router != null && frame.isComplete() && routeElsewhere(frame)) {
             return;
@@ -219,16 +241,24 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
      * Relays what waited (behind a login or a stitched request). Called from backend events, so a client's
      * malformed message found here is reported as the client's failure, not the backend's.
      */
-    private void relayPending() {
+    void relayPending() {
         try {
             while (stitched == null && !client.isClosed() && !pending.isEmpty()) {
+                if (!binding.ready()) {
+                    if (pending.peek().type() == 'X') { // no backend needed to say goodbye
+                        relayToBackend(pending.poll());
+                    } else {
+                        binding.bind();
+                    }
+                    return;
+                }
                 relayToBackend(pending.poll());
             }
         } catch (RuntimeException e) {
             ClientGuard.fail(client, e);
             return;
         }
-        if (!client.isClosed()) {
+        if (!client.isClosed() && backend != null) {
             backend.flush();
             if (inputShutdown && stitched == null && pending.isEmpty()) {
                 backend.whenAnswered(client::close);
@@ -259,14 +289,18 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             return;
         }
         if (stitched == null && pending.isEmpty()) {
+            if (backend == null) {
+                client.close();
+                return;
+            }
             backend.flush();
             backend.whenAnswered(client::close);
         }
     }
 
     /** Reads the client again unless frames wait behind a stitched request or the backend cannot take more. */
-    private void resumeReading() {
-        channel.config().setAutoRead(pending.isEmpty() && backend.channel().isWritable());
+    void resumeReading() {
+        channel.config().setAutoRead(pending.isEmpty() && (backend == null || backend.channel().isWritable()));
     }
 
     @Override
@@ -293,7 +327,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     @Override
     public void cancel() {
         channel.eventLoop().execute(() -> {
-            if (started && !client.isClosed()) {
+            if (started && !client.isClosed() && backend != null) { // between transactions nothing runs
                 backend.cancel(channel.eventLoop());
                 if (stitched != null) {
                     stitched.cancel();
@@ -316,11 +350,29 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         skippingUntilSync = skipUntilSync;
         if (!client.isClosed()) {
             relayPending();
+            binding.transactionMayHaveEnded(backend.status());
         }
+    }
+
+    /** Whether a stitched request, a skip to the next Sync or a COPY holds the backend whatever its status. */
+    boolean busy() {
+        return stitched != null || skippingUntilSync || copyIn;
+    }
+
+    /** The client's startup settings were given to its first backend with set_config. */
+    void startupSettingsApplied() {
+        session.startupSettingsApplied();
+    }
+
+    /** The backend went back to the pool between transactions. */
+    void detached() {
+        backend = null;
+        client.serving(null);
     }
 
     /** Idempotent: drops queued frames, a stitched request, the cancel key and the backend connection. */
     void released() {
+        ended = true;
         while (!pending.isEmpty()) {
             pending.poll().release();
         }
@@ -335,8 +387,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             client.context().cancels().remove(issuedKey.processId(), this);
             issuedKey = null;
         }
-        if (backend != null) {
-            backend.giveBack(backendSentFatal || client.violatedProtocol());
+        if (backend != null && !binding.releasing()) { // else the release under way decides
+            backend.giveBack(backendSentFatal || client.violatedProtocol() || session.leavesPlaceholders());
             backend = null;
         }
     }
@@ -358,6 +410,10 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             } else if (type == ReadyForQuery.TYPE) {
                 copyIn = false;
                 errorSinceSync = false;
+                ReadyForQuery.TransactionStatus status = ReadyForQuery.decode(frame.body()).status();
+                client.write(frame.content());
+                binding.transactionMayHaveEnded(status);
+                return;
             } else if (type == ErrorResponse.TYPE) {
                 errorSinceSync = true;
                 ByteBuf named = noteFatal(frame);
@@ -395,7 +451,11 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             byte type = frame.type();
             if (type == 'S') {
                 ParameterStatus parameter = ParameterStatus.decode(frame.body()); // checked when it was read
-                reported.put(parameter.name(), parameter.value());
+                String previous = reported.put(parameter.name(), parameter.value());
+                if (session.policy().releasesWhenIdle() && parameter.value().equals(previous)) {
+                    frame.release(); // a backend taking on the client's settings: the client knows them
+                    return;
+                }
             } else if (type == ErrorResponse.TYPE) {
                 ByteBuf named = noteFatal(frame);
                 if (named != null) {

@@ -74,7 +74,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         client.routed(route.shard().name());
         client.phase(LiveClient.Phase.WAITING);
         waitStartNanos = System.nanoTime();
-        PoolKey key = PoolKey.session(route.shard(), route.backendDatabase(), shardLogin.user());
+        PoolKey key = PoolKey.session(route, shardLogin.user());
         Runnable acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
                 .addListener((Future<PooledBackend> acquired) -> acquired(acquired));
         // PAUSE (or KILL) holds new logins of the database until RESUME, before they take a server
@@ -126,7 +126,6 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             return;
         }
         client.counters().waited(System.nanoTime() - waitStartNanos);
-        client.serving(acquired.getNow());
         BackendLease lease = relay.attach(acquired.getNow());
         Map<String, String> settings = StartupParameters.differing(
                 StartupParameters.of(client.startup().sessionParameters()), lease.parameters());
@@ -135,6 +134,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             ready();
             return;
         }
+        relay.startupSettingsApplied();
         // The answer is ours: an error is the client's FATAL, as a bad startup parameter is in PostgreSQL.
         lease.send(new Query(query).encode(client.channel().alloc()), this::settingsAnswer);
         lease.flush();

@@ -122,6 +122,7 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
         }
         timeout.cancel(false);
         if (clean) {
+            backend.wasReset();
             ctx.pipeline().replace(this, IdleBackend.NAME, IdleBackend.INSTANCE);
             done.trySuccess(null);
         } else {

@@ -41,6 +41,11 @@ public final class BackendPool {
     public enum Release {
         /** Idle, no request outstanding: reset and reuse. */
         CLEAN,
+        /**
+         * Transaction and statement modes: a transaction is over and nothing is owed; reused as it is (its next
+         * client gives it its own settings), once a cancel sent for the last client has landed.
+         */
+        TRANSACTION_END,
         /** Idle inside a transaction block its client left open: rolled back, then reset and reused. */
         IN_TRANSACTION,
         /** Requests still running (a cancel was sent): wait for them, then reset and reuse if idle. */
@@ -181,6 +186,10 @@ public final class BackendPool {
             return;
         }
         Future<?> cancel = cancelInFlight == null ? backend.loop().newSucceededFuture(null) : cancelInFlight;
+        if (release == Release.TRANSACTION_END) {
+            cancel.addListener(landed -> backend.loop().execute(() -> idleAgain(backend)));
+            return;
+        }
         boolean rollback = release == Release.IN_TRANSACTION;
         if (backend.loop().inEventLoop()) {
             cleanup(backend, pendingReadyForQuery, rollback, cancel);
@@ -209,6 +218,18 @@ public final class BackendPool {
                 closeCounted(backend);
             }
         });
+    }
+
+    /** A backend given back between transactions: no reset, its frames go to the idle handler meanwhile. */
+    private void idleAgain(PooledBackend backend) {
+        ChannelPipeline pipeline = backend.connection().channel().pipeline();
+        if (!backend.isActive() || pipeline.get(PooledBackend.SESSION_HANDLER) == null) {
+            closeCounted(backend);
+            return;
+        }
+        pipeline.replace(PooledBackend.SESSION_HANDLER, IdleBackend.NAME, IdleBackend.INSTANCE);
+        backend.connection().channel().config().setAutoRead(true); // its client may have paused it
+        returnToPool(backend);
     }
 
     private void returnToPool(PooledBackend backend) {

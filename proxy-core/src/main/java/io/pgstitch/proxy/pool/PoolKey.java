@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.pool;
 
 import io.pgstitch.conf.PoolConfig;
+import io.pgstitch.conf.Route;
 import io.pgstitch.conf.ShardConfig;
 
 import java.time.Duration;
@@ -24,6 +25,11 @@ public record PoolKey(ShardConfig shard, String database, String user, Purpose p
 
     public static PoolKey session(ShardConfig shard, String database, String user) {
         return new PoolKey(shard, database, user, Purpose.SESSION, shard.pool());
+    }
+
+    /** The pool of a route's clients: the shard's pool settings with the route's own mode and size. */
+    public static PoolKey session(Route route, String user) {
+        return new PoolKey(route.shard(), route.backendDatabase(), user, Purpose.SESSION, route.pool());
     }
 
     /** The RPC pool: the shard's pool settings except its size and how long a call waits for a connection. */

@@ -24,6 +24,10 @@ public final class PooledBackend {
     private long releasedNanos;
     /** What the server reported last (ParameterStatus), kept up to date by whoever reads the backend's frames. */
     private final Map<String, String> parameters;
+    /** Transaction and statement modes: the prepared statements it holds for its clients. */
+    private final BackendStatements statements;
+    /** Transaction and statement modes: its session settings as its last client left them. */
+    private final SessionSettings settings = new SessionSettings();
 
     PooledBackend(BackendPool pool, BackendConnection connection, long createdNanos) {
         this.pool = pool;
@@ -31,6 +35,23 @@ public final class PooledBackend {
         this.createdNanos = createdNanos;
         this.releasedNanos = createdNanos;
         this.parameters = new ConcurrentHashMap<>(connection.parameters());
+        this.statements = new BackendStatements(pool.key().config().maxPreparedStatements());
+    }
+
+    /** The prepared statements it holds for transaction-mode clients; used by the lease of the moment. */
+    public BackendStatements statements() {
+        return statements;
+    }
+
+    /** Its session settings; used by the client of the moment, on that client's loop. */
+    public SessionSettings settings() {
+        return settings;
+    }
+
+    /** The reset query ran: no statement is left, the settings are the defaults. */
+    void wasReset() {
+        statements.clear();
+        settings.reset();
     }
 
     /** The backend's parameters as last reported; a live view, updated on the backend's loop. */
@@ -55,6 +76,11 @@ public final class PooledBackend {
         } else {
             pipeline.addLast(SESSION_HANDLER, handler);
         }
+    }
+
+    /** Has a backend handed out but unfit for its client closed (its slot goes to the next waiter). */
+    public void discard() {
+        pool.release(this, BackendPool.Release.DIRTY, 0, null);
     }
 
     /** Hands back a backend that was never used (its client left while it was on its way). */

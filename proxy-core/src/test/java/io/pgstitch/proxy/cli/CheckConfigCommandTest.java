@@ -133,17 +133,21 @@ class CheckConfigCommandTest {
     }
 
     @Test
-    void settingsThisVersionCannotHonourAreRefusedByName(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("later.yaml");
+    void poolModesArePrintedPerRouteWithTheRoutesOwnOverride(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("modes.yaml");
         Files.writeString(dir.resolve("users.txt"), "\"alice\" \"s3cret\"\n");
         Files.writeString(file, """
                 auth: { method: scram-sha-256, users_file: users.txt }
-                shards: { shard1: { user: u, tls: require, pool: { mode: transaction } } }
+                shards: { shard1: { tls: disable, pool: { mode: transaction, size: 8 } } }
+                routes:
+                  a: shard1
+                  b: { shard: shard1, pool: { mode: statement } }
+                  c: { shard: shard1, pool: { mode: session, size: 3 } }
                 """);
-        assertThat(run("check-config", "--config", file.toString())).isEqualTo(1);
-        assertThat(err.toString())
-                .doesNotContain("auth") // client authentication is implemented
-                .contains("shards.shard1.pool.mode: only \"session\" is implemented")
-                .doesNotContain("shards.shard1.tls"); // TLS towards shards is implemented
+        assertThat(run("check-config", "--config", file.toString())).as(err.toString()).isZero();
+        assertThat(out.toString())
+                .containsPattern("a +-> shard1 .*transaction pooling \\(8\\)")
+                .containsPattern("b +-> shard1 .*statement pooling \\(8\\)")
+                .containsPattern("c +-> shard1 .*session pooling \\(3\\)");
     }
 }

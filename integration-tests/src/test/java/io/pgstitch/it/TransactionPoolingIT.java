@@ -1,0 +1,267 @@
+package io.pgstitch.it;
+
+import io.pgstitch.it.support.Pgbench;
+import io.pgstitch.it.support.PostgresCluster;
+import io.pgstitch.it.support.PostgresExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Transaction and statement pooling against real PostgreSQL with real clients: many clients over a few backends,
+ * prepared statements, settings and session-only features carried or refused, nothing of one client seen by
+ * another. Pools are small (one or four backends) so that backends change hands all the time.
+ */
+@ExtendWith(PostgresExtension.class)
+class TransactionPoolingIT {
+
+    private static PostgresCluster cluster;
+    private static TestProxy proxy;
+
+    @BeforeAll
+    static void start(PostgresCluster postgres) throws Exception {
+        cluster = postgres;
+        Tenants.create(cluster.shard(1), "txpool", "txpool", "shard1");
+        proxy = TestProxy.start("""
+                listen: { host: 127.0.0.1, port: 0 }
+                auth: { method: trust }
+                shards:
+                  shard1:
+                    host: 127.0.0.1
+                    port: %d
+                    user: postgres
+                    pool: { mode: transaction, size: 4, wait_timeout: 20s }
+                routes:
+                  txpool: shard1
+                  one: { shard: shard1, database: txpool, pool: { size: 1 } }
+                  stmt: { shard: shard1, database: txpool, pool: { mode: statement } }
+                  strict: { shard: shard1, database: txpool, pool: { size: 1 } }
+                """.formatted(cluster.shard(1).port()));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    private static Connection connect(String database) throws SQLException {
+        return proxy.connect(database);
+    }
+
+    private static String single(Connection connection, String sql) throws SQLException {
+        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @ParameterizedTest(name = "pgbench -M {0}, 64 clients over 4 backends")
+    @ValueSource(strings = {"simple", "extended", "prepared"})
+    void pgbenchLosesNoTransaction(String mode) throws Exception {
+        Pgbench.assumeAvailable();
+        var init = Pgbench.at("127.0.0.1", proxy.port()).user("postgres").database("txpool")
+                .run("-i", "-s", "1", "-q");
+        assertThat(init.exitCode()).as("pgbench -i; stderr: %s", init.stderr()).isZero();
+        var result = Pgbench.at("127.0.0.1", proxy.port()).user("postgres").database("txpool")
+                .run("-M", mode, "-c", "64", "-j", "2", "-t", "30");
+        assertThat(result.exitCode()).as("pgbench; stderr: %s", result.stderr()).isZero();
+        Pgbench.Report report = Pgbench.Report.of(result);
+        assertThat(report.failed()).as("failed transactions; output: %s", result.stdout()).isZero();
+        assertThat(report.processed()).isEqualTo(64 * 30);
+        try (Connection direct = java.sql.DriverManager.getConnection(cluster.shard(1).jdbcUrl("txpool"),
+                "postgres", "")) {
+            assertThat(single(direct, "select count(*) from pgbench_history")).as("one history row per transaction")
+                    .isEqualTo(String.valueOf(64 * 30));
+        }
+        assertThat(proxy.server().pools().pools().stream().mapToInt(pool -> pool.openConnections()).sum())
+                .as("backends opened for 64 clients").isLessThanOrEqualTo(4);
+    }
+
+    /** One backend, two clients: what one sets is never seen by the other, and each keeps its own. */
+    @Test
+    void settingsStayWithTheirClient() throws Exception {
+        try (Connection a = connect("one"); Connection b = connect("one")) {
+            String pid = single(a, "select pg_backend_pid()");
+            try (Statement s = a.createStatement()) {
+                s.execute("set search_path = pg_catalog, public");
+                s.execute("set timezone = 'Asia/Tokyo'");
+                s.execute("set statement_timeout = '7s'");
+                s.execute("set application_name = 'client-a'");
+                s.execute("set myapp.tenant = 'A'");
+            }
+            assertThat(single(b, "select pg_backend_pid()")).as("the same backend").isEqualTo(pid);
+            assertThat(single(b, "show search_path")).isEqualTo("\"$user\", public");
+            assertThat(single(b, "show timezone")).isNotEqualTo("Asia/Tokyo");
+            assertThat(single(b, "show statement_timeout")).isEqualTo("0");
+            assertThat(single(b, "show application_name")).isNotEqualTo("client-a");
+            assertThat(single(b, "select current_setting('myapp.tenant', true) is null")).isEqualTo("t");
+            for (int i = 0; i < 3; i++) {
+                assertThat(single(a, "show search_path")).isEqualTo("pg_catalog, public");
+                assertThat(single(a, "show timezone")).isEqualTo("Asia/Tokyo");
+                assertThat(single(a, "show statement_timeout")).isEqualTo("7s");
+                assertThat(single(a, "show application_name")).isEqualTo("client-a");
+                assertThat(single(a, "select current_setting('myapp.tenant', true)")).isEqualTo("A");
+                b.createStatement().execute("set statement_timeout = '3s'");
+                assertThat(single(b, "show statement_timeout")).isEqualTo("3s");
+            }
+        }
+    }
+
+    /** Two clients give one name to different statements; a client prepares, idles, and executes later. */
+    @Test
+    void preparedStatementsAreTheClientsOwn() throws Exception {
+        Properties serverPrepared = new Properties();
+        serverPrepared.setProperty("prepareThreshold", "1");
+        try (Connection a = proxy.connect("one", serverPrepared); Connection b = proxy.connect("one", serverPrepared);
+             PreparedStatement fromA = a.prepareStatement("select 'a:' || ?::text");
+             PreparedStatement fromB = b.prepareStatement("select 'b:' || ?::int * 2")) {
+            for (int i = 0; i < 5; i++) {
+                fromA.setString(1, "x" + i);
+                try (ResultSet rs = fromA.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("a:x" + i);
+                }
+                fromB.setInt(1, i);
+                try (ResultSet rs = fromB.executeQuery()) {
+                    rs.next();
+                    assertThat(rs.getString(1)).isEqualTo("b:" + i * 2);
+                }
+            }
+            // both PgJDBC connections named their statement S_1: the same name, two statements
+            assertThat(fromA.getMetaData().getColumnCount()).isEqualTo(1);
+            assertThat(fromB.getParameterMetaData().getParameterCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void fiftyThreadsOverFourBackendsThroughHikari() throws Exception {
+        try (Connection setup = connect("txpool")) {
+            setup.createStatement().execute("create table if not exists hikari_rows (id int, thread int)");
+            setup.createStatement().execute("truncate hikari_rows");
+        }
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        config.setJdbcUrl(proxy.jdbcUrl("txpool") + "?prepareThreshold=1");
+        config.setUsername("postgres");
+        config.setMaximumPoolSize(50);
+        try (com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource(config)) {
+            ExecutorService threads = Executors.newFixedThreadPool(50);
+            List<Future<Integer>> done = new ArrayList<>();
+            for (int t = 0; t < 50; t++) {
+                int thread = t;
+                done.add(threads.submit(() -> {
+                    int rows = 0;
+                    for (int i = 0; i < 20; i++) {
+                        try (Connection c = pool.getConnection()) {
+                            c.setAutoCommit(false);
+                            try (PreparedStatement insert = c.prepareStatement(
+                                    "insert into hikari_rows values (?, ?)")) {
+                                for (int k = 0; k < 5; k++) {
+                                    insert.setInt(1, i * 5 + k);
+                                    insert.setInt(2, thread);
+                                    insert.addBatch();
+                                }
+                                rows += insert.executeBatch().length;
+                            }
+                            try (PreparedStatement read = c.prepareStatement(
+                                    "select id from hikari_rows where thread = ? order by id")) {
+                                read.setFetchSize(2);
+                                read.setInt(1, thread);
+                                int seen = 0;
+                                try (ResultSet rs = read.executeQuery()) {
+                                    while (rs.next()) {
+                                        seen++;
+                                    }
+                                }
+                                assertThat(seen).isEqualTo(rows);
+                                assertThat(read.getMetaData().getColumnName(1)).isEqualTo("id");
+                            }
+                            c.commit();
+                        }
+                    }
+                    return rows;
+                }));
+            }
+            int total = 0;
+            for (Future<Integer> future : done) {
+                total += future.get(5, TimeUnit.MINUTES);
+            }
+            threads.shutdown();
+            assertThat(total).isEqualTo(50 * 20 * 5);
+        }
+        try (Connection check = connect("txpool")) {
+            assertThat(single(check, "select count(*) from hikari_rows")).isEqualTo(String.valueOf(50 * 20 * 5));
+        }
+    }
+
+    @Test
+    void listenPinsTheClientToItsBackend() throws Exception {
+        try (Connection listener = connect("txpool"); Connection other = connect("txpool")) {
+            listener.createStatement().execute("listen pinned_channel");
+            String pid = single(listener, "select pg_backend_pid()");
+            for (int i = 0; i < 5; i++) {
+                single(other, "select 1");
+                assertThat(single(listener, "select pg_backend_pid()")).isEqualTo(pid);
+            }
+            other.createStatement().execute("notify pinned_channel, 'hello'");
+            single(listener, "select 1");
+            org.postgresql.PGNotification[] notes = listener.unwrap(org.postgresql.PGConnection.class)
+                    .getNotifications(10_000);
+            assertThat(notes).extracting(org.postgresql.PGNotification::getParameter).containsExactly("hello");
+        }
+    }
+
+    @Test
+    void statementModeRefusesTransactionBlocksByName() throws Exception {
+        try (Connection c = connect("stmt")) {
+            assertThat(single(c, "select 40 + 2")).isEqualTo("42");
+            c.setAutoCommit(false);
+            assertThatThrownBy(() -> single(c, "select 1")).isInstanceOfSatisfying(SQLException.class, e -> {
+                assertThat(e.getSQLState()).isEqualTo("0A000");
+                assertThat(e.getMessage()).contains("statement pooling mode");
+            });
+        }
+    }
+
+    @Test
+    void aClientLeavingMidTransactionIsRolledBackAndItsBackendReused() throws Exception {
+        try (Connection setup = connect("one")) {
+            setup.createStatement().execute("create table if not exists left_open_tx (note text)");
+        }
+        Set<String> pids = new HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            try (Connection c = connect("one")) {
+                pids.add(single(c, "select pg_backend_pid()"));
+                c.setAutoCommit(false);
+                c.createStatement().execute("insert into left_open_tx values ('never committed')");
+            }
+        }
+        try (Connection c = connect("one")) {
+            assertThat(single(c, "select count(*) from left_open_tx")).isEqualTo("0");
+            pids.add(single(c, "select pg_backend_pid()"));
+        }
+        assertThat(pids).as("one backend served them all").hasSize(1);
+    }
+}
