@@ -282,9 +282,12 @@ public final class RpcRouter {
         if (held != null) {
             return hold(frame, Target.SESSION, null, false, null, null, 0);
         }
+        boolean insideBatch = unsynced;
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
         ClientEncoding encoding = encoding(clientEncoding);
-        if (encoding == null) {
+        if (encoding == null || insideBatch) {
+            // Inside an extended batch, PostgreSQL discards the Query unanswered if a message before it failed,
+            // which only the session backend can tell: the Query is its, as it is, RPC calls included.
             return Routing.PASS;
         }
         String bytes = Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql();
