@@ -67,6 +67,10 @@ final class PendingResponses {
         if (copyIn && (type == 'S' || type == 'H')) {
             return; // "the backend will ignore Flush and Sync messages received during copy-in mode"
         }
+        if (copyIn) { // "unexpected message type during COPY from stdin": read, it fails the COPY's request
+            copyIn = false;
+            return;
+        }
         Request open = requests.peekLast();
         if (open == null || open.synced) {
             open = new Request(owner);

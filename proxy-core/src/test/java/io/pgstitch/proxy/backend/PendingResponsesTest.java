@@ -151,6 +151,20 @@ class PendingResponsesTest {
         assertThat(pending.release()).isEqualTo(BackendPool.Release.CLEAN);
     }
 
+    @Test
+    void aQuerySentDuringCopyInIsReadByTheCopyWhichItFails() {
+        sent(client, 'Q'); // copy t from stdin
+        read('G');
+        sent(client, 'd', 'Q', 'Q'); // the first Query ends the COPY with 08P01 and is answered by nothing else
+        assertThat(pending.owed()).isEqualTo(2);
+        read('E');
+        read('Z');
+        read('C');
+        read('Z');
+        assertThat(pending.owed()).isZero();
+        assertThat(pending.release()).isEqualTo(BackendPool.Release.CLEAN);
+    }
+
     private void sent(ResponseTarget owner, char... types) {
         for (char type : types) {
             pending.sent((byte) type, owner);
