@@ -199,6 +199,46 @@ class RpcSessionStateIT {
     }
 
     @Test
+    void explainAnalyzeAndCreateTableAsExecuteOfAPreparedRpcCallRunLikeItsExecute() throws Exception {
+        List<List<String>> plans = new ArrayList<>();
+        for (Via via : rpc.both()) {
+            String note = via.module("explain");
+            String table = "made_by_" + via.name().toLowerCase();
+            try (Connection connection = via.connect(); Statement statement = connection.createStatement()) {
+                int sessionPid = Integer.parseInt(scalar(connection, "select pg_backend_pid()"));
+                statement.execute("prepare m(text) as select iasql_mark($1) as pid");
+                List<String> plan = new ArrayList<>();
+                try (ResultSet rs = statement.executeQuery("explain (analyze, costs off, timing off, summary off,"
+                        + " buffers off) execute m('" + note + "')")) {
+                    while (rs.next()) {
+                        plan.add(rs.getString(1));
+                    }
+                }
+                plans.add(plan);
+                assertThat(rpc.engine().count("SELECT pid FROM marks WHERE note = '" + note + "'") == sessionPid)
+                        .as(via + ": EXPLAIN ANALYZE ran the call in the session").isEqualTo(via.direct());
+                statement.execute("drop table if exists " + table);
+                statement.execute("create table " + table + " as execute m('" + table + "')");
+                assertThat(Integer.parseInt(scalar(connection, "select pid from " + table)) == sessionPid)
+                        .as(via + ": the table's row was made in the session").isEqualTo(via.direct());
+                assertThat(rpc.engine().count("SELECT count(*) FROM marks WHERE note = '" + table + "'"))
+                        .isEqualTo(1);
+                if (via.direct()) {
+                    statement.execute("create temp table tt as execute m('temp')");
+                } else {
+                    assertThatThrownBy(() -> statement.execute("create temp table tt as execute m('temp')"))
+                            .isInstanceOfSatisfying(SQLException.class, e -> {
+                                assertThat(e.getSQLState()).isEqualTo("0A000");
+                                assertThat(e.getMessage()).contains("RPC function iasql_mark cannot run in a"
+                                        + " statement that creates a temporary table");
+                            });
+                }
+            }
+        }
+        assertThat(plans.get(1)).as("the same plan").isEqualTo(plans.get(0)).isNotEmpty();
+    }
+
+    @Test
     void whatWouldStayOnTheRpcConnectionIsRefusedByName() throws Exception {
         try (Connection connection = rpc.direct().connect()) {
             connection.createStatement().execute("create temp table tt as select iasql_echo(9) as v");
