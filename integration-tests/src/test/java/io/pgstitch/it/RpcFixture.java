@@ -1,7 +1,11 @@
 package io.pgstitch.it;
 
 import io.pgstitch.it.support.PostgresCluster;
+import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.Psql;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,11 +16,13 @@ import java.util.List;
 
 /**
  * The premise of the tests of RPC calls from drivers, ORMs and psql (issue 14): a database of the test class's
- * own on shard 1 with the {@link RpcEngine} in it, pgstitch in front of it with {@code rpc.functions: iasql_*},
- * and the two ways a client reaches it, so that each case is shown first directly against PostgreSQL, then
- * through pgstitch.
+ * own on shard 1 of the run's cluster with the {@link RpcEngine} in it, pgstitch in front of it with
+ * {@code rpc.functions: iasql_*}, and the two ways a client reaches it, so that each case is shown first directly
+ * against PostgreSQL, then through pgstitch. A test class registers it:
+ * {@code @RegisterExtension static final RpcFixture rpc = new RpcFixture("its_db");} and it lives as long as the
+ * class's tests run.
  */
-final class RpcFixture implements AutoCloseable {
+final class RpcFixture implements BeforeAllCallback, AfterAllCallback {
 
     /** Where a client connects: PostgreSQL itself ({@code DIRECT}), or pgstitch ({@code PGSTITCH}). */
     record Via(String name, int port, String database) {
@@ -45,22 +51,21 @@ final class RpcFixture implements AutoCloseable {
         }
     }
 
-    private final RpcEngine engine;
-    private final TestProxy proxy;
-    private final Via direct;
-    private final Via pgstitch;
+    private final String database;
+    private RpcEngine engine;
+    private TestProxy proxy;
+    private Via direct;
+    private Via pgstitch;
 
-    private RpcFixture(RpcEngine engine, TestProxy proxy, Via direct, Via pgstitch) {
-        this.engine = engine;
-        this.proxy = proxy;
-        this.direct = direct;
-        this.pgstitch = pgstitch;
+    RpcFixture(String database) {
+        this.database = database;
     }
 
-    /** Creates {@code database} with the engine on shard 1 and starts pgstitch in front of it. */
-    static RpcFixture start(PostgresCluster cluster, String database) throws Exception {
-        RpcEngine engine = RpcEngine.start(cluster.shard(1), database);
-        TestProxy proxy;
+    /** Creates the database with the engine on shard 1 and starts pgstitch in front of it. */
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        PostgresCluster cluster = PostgresExtension.cluster(context);
+        engine = RpcEngine.start(cluster.shard(1), database);
         try {
             proxy = TestProxy.start("""
                     listen: { host: 127.0.0.1, port: 0 }
@@ -72,10 +77,11 @@ final class RpcFixture implements AutoCloseable {
                     """.formatted(cluster.shard(1).port(), database));
         } catch (Exception | Error e) {
             engine.close();
+            engine = null;
             throw e;
         }
-        return new RpcFixture(engine, proxy, new Via("DIRECT", cluster.shard(1).port(), database),
-                new Via("PGSTITCH", proxy.port(), database));
+        direct = new Via("DIRECT", cluster.shard(1).port(), database);
+        pgstitch = new Via("PGSTITCH", proxy.port(), database);
     }
 
     RpcEngine engine() {
@@ -108,11 +114,15 @@ final class RpcFixture implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void afterAll(ExtensionContext context) throws Exception {
         try {
-            proxy.close();
+            if (proxy != null) {
+                proxy.close();
+            }
         } finally {
-            engine.close();
+            if (engine != null) {
+                engine.close();
+            }
         }
     }
 }

@@ -1,8 +1,6 @@
 package io.pgstitch.it;
 
 import io.pgstitch.it.RpcFixture.Via;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
 import jakarta.persistence.Entity;
 import jakarta.persistence.GeneratedValue;
 import jakarta.persistence.GenerationType;
@@ -10,10 +8,8 @@ import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import org.hibernate.SessionFactory;
 import org.hibernate.cfg.Configuration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.SQLException;
 import java.util.List;
@@ -27,12 +23,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * takes its snapshot before the engine works; through pgstitch it runs on an RPC connection and the statement
  * after it sees the engine's work. A call after the ORM's own statements in a transaction gets 25001.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcHibernateIT {
 
     private static final String DB = "rpc_orm";
 
-    private static RpcFixture rpc;
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     /** A row of the engine's {@code instance} table, the ORM's to write. */
     @Entity
@@ -48,18 +44,6 @@ class RpcHibernateIT {
 
         Instance(String name) {
             this.name = name;
-        }
-    }
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        rpc = RpcFixture.start(cluster, DB);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (rpc != null) {
-            rpc.close();
         }
     }
 

@@ -1,15 +1,11 @@
 package io.pgstitch.it;
 
 import io.pgstitch.it.RpcFixture.Via;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.it.support.ScriptClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -26,24 +22,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * session's own. Each case directly against PostgreSQL, then through pgstitch, with the same outcome: CLOSE ALL,
  * savepoints, a COMMIT that fails, a FETCH sent with the extended protocol.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcKeptCursorsIT {
 
     private static final String DB = "rpc_kept";
 
-    private static RpcFixture rpc;
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        rpc = RpcFixture.start(cluster, DB);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (rpc != null) {
-            rpc.close();
-        }
-    }
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     /** Runs {@code script} with psql directly and through pgstitch: both print the same, errors included. */
     private static ProcessResult sameThroughPgstitch(String script) {

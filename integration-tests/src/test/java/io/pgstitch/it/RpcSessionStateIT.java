@@ -1,15 +1,11 @@
 package io.pgstitch.it;
 
 import io.pgstitch.it.RpcFixture.Via;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.it.support.ScriptClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -32,24 +28,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * is the same, the call runs on an RPC connection (its rows carry another backend pid than the session's), and
  * what would be lost there is refused by name instead.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcSessionStateIT {
 
     private static final String DB = "rpc_state";
 
-    private static RpcFixture rpc;
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        rpc = RpcFixture.start(cluster, DB);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (rpc != null) {
-            rpc.close();
-        }
-    }
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     @Test
     void psqlWithFetchCountReadsAnRpcCursorInSteps() {

@@ -3,15 +3,11 @@ package io.pgstitch.it;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgstitch.it.RpcFixture.Via;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.it.support.ScriptClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -29,24 +25,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * sees the engine's rows; through pgstitch the call runs on an RPC connection and the block's snapshot is taken
  * by the statement after it.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcTransactionsIT {
 
     private static final String DB = "rpc_tx";
 
-    private static RpcFixture rpc;
-
-    @BeforeAll
-    static void start(PostgresCluster cluster) throws Exception {
-        rpc = RpcFixture.start(cluster, DB);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (rpc != null) {
-            rpc.close();
-        }
-    }
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     private static long installed(String module) throws SQLException {
         return rpc.engine().count("SELECT count(*) FROM installed WHERE module = '" + module + "'");
