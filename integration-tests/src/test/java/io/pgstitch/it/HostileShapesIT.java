@@ -11,7 +11,6 @@ import io.netty.buffer.ByteBufAllocator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -830,14 +829,6 @@ class HostileShapesIT {
     }
 
     @Test
-    @Disabled("defect: after an error in an extended-protocol message, PostgreSQL discards every message until a "
-            + "Sync, a Query included, without answering it; pgstitch counts each discarded Query (and "
-            + "FunctionCall) as a request owed a ReadyForQuery. Its response FIFO then runs ahead: a client that "
-            + "half-closes or disconnects is never answered nor released (input: Bind of a missing statement, "
-            + "Query \"select 1\", EOF: PostgreSQL answers ERROR 26000 and closes; pgstitch sends the ERROR and "
-            + "holds the session forever), and with RPC functions the next stitched request waits for the "
-            + "phantom ReadyForQuery and the session hangs silently (Bind, Query, Sync, then Query \"select 1; "
-            + "select iasql_noop(); select 2\": no answer).")
     void messagesDiscardedAfterAnExtendedProtocolErrorAreNotAwaited() throws Exception {
         byte[] missing = bind("", "");
         try (WireClient client = WireClient.loggedIn(rpc.port(), "postgres", DB, ANSWER)) {
@@ -849,6 +840,12 @@ class HostileShapesIT {
             WireClient.Answer stitched = client.readUntil('Z', ANSWER);
             assertThat(stitched.messages()).as(stitched.toString()).extracting(Wire.Message::type)
                     .containsExactly('T', 'D', 'C', 'T', 'D', 'C', 'T', 'D', 'C', 'Z');
+            // an RPC call inside the failed batch is discarded as well, not stitched and answered
+            client.send(missing, query("select 1; select iasql_noop(); select 2"), sync());
+            WireClient.Answer call = client.readUntil('Z', ANSWER);
+            assertThat(call.messages()).as(call.toString()).extracting(Wire.Message::toString)
+                    .containsExactly("E(ERROR 26000 unnamed prepared statement does not exist)", "Z(I)");
+            expectSessionWorks(client);
         }
         for (TestProxy proxy : new TestProxy[] {plain, rpc}) {
             int baseline = proxy.server().clientCount();

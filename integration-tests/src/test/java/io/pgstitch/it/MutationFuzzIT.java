@@ -167,8 +167,11 @@ class MutationFuzzIT {
     }
 
     @Test
-    @Disabled("defect: see HostileShapesIT.aClientThatDisconnectsDuringCopyFromStdinIsReleased: a replay cut short "
-            + "inside COPY FROM STDIN is never answered nor closed")
+    @Disabled("defect: a Query that calls an RPC function, pipelined after COPY FROM STDIN without CopyDone, is "
+            + "held as a stitched request waiting for the COPY's ReadyForQuery, while PostgreSQL reads it as part of "
+            + "the COPY and fails the COPY with 08P01: the session is silent (-Dfuzz.seed=-7197212690619219571 "
+            + "-Dfuzz.case=162). In a full run of that seed, cases 119 and 283 also find logins never answered, "
+            + "though each passes alone: something an earlier replay leaves behind still holds up new sessions")
     void mutatedSessionsWithCopyFromStdin() throws Exception {
         fuzz(List.of("psql-copy-in"));
     }
@@ -188,8 +191,6 @@ class MutationFuzzIT {
         long seed = Long.getLong("fuzz.seed", new Random().nextLong());
         Integer only = Integer.getInteger("fuzz.case");
         Duration hang = Duration.ofSeconds(Integer.getInteger("fuzz.hangSeconds", 5));
-        boolean strict = Boolean.getBoolean("fuzz.strict");
-        int knownHits = 0;
         System.out.printf("MutationFuzzIT: %d mutations of %s, seed %d (replay: -Dfuzz.seed=%d)%n",
                 only == null ? iterations : 1, names, seed, seed);
 
@@ -213,19 +214,7 @@ class MutationFuzzIT {
                 problem = "the proxy still holds the client 5 s after it closed (client count "
                         + proxy.server().clientCount() + ", was " + baseline + ")";
             }
-            String known = problem == null ? null : knownDefect(mutant.bytes(), replay);
-            if (known != null) {
-                knownHits++;
-                endHeldSessions(); // what the defect holds would pile up over a long run
-                if (!strict) {
-                    outcomes.merge("known defect, " + known + ": " + session.name() + ": " + replay.outcome(), 1,
-                            Integer::sum);
-                    problem = null;
-                }
-            }
-            if (known == null || strict) {
-                outcomes.merge(session.name() + ": " + replay.outcome(), 1, Integer::sum);
-            }
+            outcomes.merge(session.name() + ": " + replay.outcome(), 1, Integer::sum);
             if (only != null) {
                 System.out.printf("case %d: %s %s%n  sent %s%n  answer %s: %s%n", i, session.name(),
                         mutant.steps(), HexFormat.of().formatHex(mutant.bytes()), replay.outcome(), replay.messages());
@@ -250,9 +239,7 @@ class MutationFuzzIT {
             }
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
-        String summary = summary(names, seed, run, millis, outcomes, failures)
-                + (knownHits == 0 ? "" : String.format("%d replay(s) ran into known defects%s%n", knownHits,
-                        strict ? " (counted as failures: -Dfuzz.strict=true)" : " (-Dfuzz.strict=true fails on them)"));
+        String summary = summary(names, seed, run, millis, outcomes, failures);
         System.out.println(summary);
         Path reports = Path.of("target", "fuzz");
         Files.createDirectories(reports);
@@ -374,62 +361,6 @@ class MutationFuzzIT {
         return new Replay(messages, outcome, problem, bytes.length);
     }
 
-    /**
-     * The known defect of pgstitch a failed replay ran into, or null. Only an exact signature: a replay left neither
-     * answered nor closed, after an ERROR, whose client sent a Query or FunctionCall inside an extended-protocol
-     * batch (after Parse, Bind, Describe, Execute, Close or Flush, before their Sync), which PostgreSQL discards
-     * unanswered after an error, is HostileShapesIT.messagesDiscardedAfterAnExtendedProtocolErrorAreNotAwaited.
-     */
-    private static String knownDefect(byte[] sent, Replay replay) {
-        boolean hung = replay.problem() != null && replay.problem().startsWith("neither answered nor closed");
-        boolean error = replay.messages().stream().anyMatch(m -> m.isError() && "ERROR".equals(m.severity()));
-        if (hung && error && queryInsideExtendedBatch(sent)) {
-            return "discarded messages awaited (HostileShapesIT.messagesDiscardedAfterAnExtendedProtocolErrorAreNot"
-                    + "Awaited)";
-        }
-        return null;
-    }
-
-    /** Whether a Query or FunctionCall follows an extended-protocol message before the next Sync. */
-    private static boolean queryInsideExtendedBatch(byte[] sent) {
-        ByteBuffer in = ByteBuffer.wrap(sent);
-        if (in.remaining() < 4) {
-            return false;
-        }
-        int startup = in.getInt(0);
-        if (startup < 8 || startup > sent.length) {
-            return false;
-        }
-        in.position(startup);
-        boolean extended = false;
-        while (in.remaining() >= 5) {
-            byte type = in.get();
-            int length = in.getInt();
-            if (length < 4 || length - 4 > in.remaining()) {
-                return false;
-            }
-            in.position(in.position() + length - 4);
-            if (type == 'S') {
-                extended = false;
-            } else if ("PBDECH".indexOf(type) >= 0) {
-                extended = true;
-            } else if ((type == 'Q' || type == 'F') && extended) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Ends every backend of the fuzz database on the shard: the proxy then lets go of a session a defect holds. */
-    private static void endHeldSessions() throws SQLException, InterruptedException {
-        try (Connection shard = DriverManager.getConnection(cluster.shard(1).jdbcUrl("postgres"), "postgres", "");
-             Statement statement = shard.createStatement()) {
-            statement.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + DB
-                    + "' and pid <> pg_backend_pid()");
-        }
-        Thread.sleep(100);
-    }
-
     /** A message without its variable parts (names, numbers), so that outcomes group. */
     private static String shorten(String message) {
         String general = message == null ? "" : message.replaceAll("\"[^\"]*\"", "\"…\"")
@@ -539,7 +470,7 @@ class MutationFuzzIT {
 
     /**
      * psql's part. pg_try_advisory_lock, not pg_advisory_lock: a replay must not wait on a lock another replay's
-     * backend still holds while the pool cleans it up (up to 10 s after a known defect left it owing answers).
+     * backend still holds while the pool cleans it up.
      */
     private static final String PSQL_SCRIPT = """
             select 1 as one;

@@ -22,6 +22,9 @@ import java.sql.Statement;
  *   <li>{@code iasql_fail()}: raises an error; {@code iasql_sleep(s)}: sleeps; {@code iasql_noop()}: 'ok'</li>
  *   <li>{@code iasql_whoami()}: the backend pid, search_path and application_name it runs with</li>
  *   <li>{@code iasql_setof(n)}: rows 1..n with the backend pid that made them; {@code iasql_echo(v)}: v</li>
+ *   <li>{@code iasql_mark(note)}: notes in {@code marks} the backend pid it runs on, and returns it</li>
+ *   <li>{@code iasql_clash()}: 'clash', leaving its transaction a deferred unique violation: its COMMIT fails
+ *       with 23505</li>
  * </ul>
  */
 final class RpcEngine implements AutoCloseable {
@@ -55,6 +58,8 @@ final class RpcEngine implements AutoCloseable {
                 CREATE TABLE jobs (id bigserial PRIMARY KEY, kind text NOT NULL, arg text,
                                    state text NOT NULL DEFAULT 'queued', result text);
                 CREATE TABLE side_effect (note text NOT NULL);
+                CREATE TABLE marks (note text NOT NULL, pid int NOT NULL);
+                CREATE TABLE clash (k int UNIQUE DEFERRABLE INITIALLY DEFERRED);
                 CREATE SCHEMA elsewhere;
                 CREATE FUNCTION engine_call(job_kind text, job_arg text) RETURNS text LANGUAGE plpgsql AS $$
                 DECLARE
@@ -93,6 +98,11 @@ final class RpcEngine implements AutoCloseable {
                 CREATE FUNCTION iasql_setof(n int) RETURNS TABLE (i int, pid int) LANGUAGE sql AS $$
                   SELECT g, pg_backend_pid() FROM generate_series(1, n) g $$;
                 CREATE FUNCTION iasql_echo(v int) RETURNS int LANGUAGE sql AS $$ SELECT v $$;
+                CREATE FUNCTION iasql_mark(note text) RETURNS int LANGUAGE sql AS $$
+                  INSERT INTO marks VALUES (note, pg_backend_pid()) RETURNING pid $$;
+                CREATE FUNCTION iasql_clash() RETURNS text LANGUAGE sql AS $$
+                  INSERT INTO clash VALUES (1), (1);
+                  SELECT 'clash' $$;
                 CREATE FUNCTION iasql_whoami() RETURNS TABLE (pid int, search_path text, app text) LANGUAGE sql AS $$
                   SELECT pg_backend_pid(), current_setting('search_path'), current_setting('application_name') $$;
                 """.formatted(self));

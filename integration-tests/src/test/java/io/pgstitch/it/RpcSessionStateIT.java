@@ -1,19 +1,15 @@
 package io.pgstitch.it;
 
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
+import io.pgstitch.it.RpcFixture.Via;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.it.support.ScriptClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -21,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static io.pgstitch.it.RpcFixture.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -31,61 +28,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * is the same, the call runs on an RPC connection (its rows carry another backend pid than the session's), and
  * what would be lost there is refused by name instead.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcSessionStateIT {
 
     private static final String DB = "rpc_state";
 
-    private static PostgresCluster cluster;
-    private static RpcEngine engine;
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster postgres) throws Exception {
-        cluster = postgres;
-        engine = RpcEngine.start(cluster.shard(1), DB);
-        proxy = TestProxy.start("""
-                listen: { host: 127.0.0.1, port: 0 }
-                shards:
-                  shard1: { host: 127.0.0.1, port: %d, user: postgres }
-                routes:
-                  %s: shard1
-                rpc: { functions: ["iasql_*"] }
-                """.formatted(cluster.shard(1).port(), DB));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
-    private enum Via {
-        DIRECT, PGSTITCH;
-
-        int port() {
-            return this == DIRECT ? cluster.shard(1).port() : proxy.port();
-        }
-
-        Connection connect() throws SQLException {
-            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port() + "/" + DB, "postgres", "");
-        }
-
-        Psql psql() {
-            return Psql.at("127.0.0.1", port()).database(DB);
-        }
-    }
-
-    private static String scalar(Connection connection, String sql) throws SQLException {
-        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     @Test
     void psqlWithFetchCountReadsAnRpcCursorInSteps() {
@@ -103,19 +51,19 @@ class RpcSessionStateIT {
                 commit;
                 fetch 1 from c;
                 """;
-        ProcessResult direct = Via.DIRECT.psql().runWithInput(script, "-f", "-");
-        ProcessResult stitched = Via.PGSTITCH.psql().runWithInput(script, "-f", "-");
+        ProcessResult direct = rpc.direct().psql().runWithInput(script, "-f", "-");
+        ProcessResult stitched = rpc.pgstitch().psql().runWithInput(script, "-f", "-");
         assertThat(direct.stderr()).contains("cursor \"c\" does not exist");
         assertThat(stitched.stderr()).as("the cursor ends with its block, as directly").isEqualTo(direct.stderr());
         assertThat(stitched.stdout()).isEqualTo(direct.stdout())
                 .contains(" i \n---\n 1\n 2\n 3\n 4\n 5\n(5 rows)").contains(" 1\n(1 row)").contains(" 3\n(1 row)");
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             ProcessResult pids = via.psql().runWithInput("\\set FETCH_COUNT 2\nselect pid from iasql_setof(1);\n"
                     + "\\unset FETCH_COUNT\nselect pg_backend_pid();\n", "-A", "-t", "-f", "-");
             List<String> lines = pids.stdout().lines().toList();
             assertThat(lines).as(pids.stderr()).hasSize(2);
             assertThat(lines.get(0).equals(lines.get(1))).as(via + ": the cursor's rows come from the session")
-                    .isEqualTo(via == Via.DIRECT);
+                    .isEqualTo(via.direct());
         }
     }
 
@@ -137,8 +85,8 @@ class RpcSessionStateIT {
                 conn.commit()
                 print(",".join(str(i) for i, _ in rows), all(pid == session for _, pid in rows))
                 """;
-        ProcessResult direct = python.run(script, Via.DIRECT.port(), DB);
-        ProcessResult stitched = python.run(script, Via.PGSTITCH.port(), DB);
+        ProcessResult direct = python.run(script, rpc.direct().port(), DB);
+        ProcessResult stitched = python.run(script, rpc.pgstitch().port(), DB);
         assertThat(direct.exitCode()).as(direct.stderr()).isZero();
         assertThat(stitched.exitCode()).as(stitched.stderr()).isZero();
         assertThat(direct.stdout().strip()).isEqualTo("1,2,3,4,5 True");
@@ -175,7 +123,7 @@ class RpcSessionStateIT {
                   await client.end();
                 })().catch(e => { console.error(e.code + ' ' + e.message); process.exit(1); });
                 """;
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             ProcessResult result = node.run(script, via.port(), DB);
             assertThat(result.exitCode()).as(result.stderr()).isZero();
             assertThat(result.stdout().lines()).as(via.name())
@@ -185,7 +133,7 @@ class RpcSessionStateIT {
 
     @Test
     void pgjdbcWithAFetchSizeReadsAnRpcPortalAcrossSyncs() throws Exception {
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             try (Connection connection = via.connect()) {
                 connection.setAutoCommit(false);
                 List<String> rows = new ArrayList<>();
@@ -203,7 +151,7 @@ class RpcSessionStateIT {
                 int sessionPid = Integer.parseInt(scalar(connection, "select pg_backend_pid()"));
                 connection.commit();
                 assertThat(rows).containsExactly("1", "2", "3", "4", "5");
-                assertThat(pids).as(via.name()).allMatch(pid -> (pid == sessionPid) == (via == Via.DIRECT));
+                assertThat(pids).as(via.name()).allMatch(pid -> (pid == sessionPid) == (via.direct()));
             }
         }
     }
@@ -218,16 +166,16 @@ class RpcSessionStateIT {
                 deallocate q;
                 execute q(8);
                 """;
-        ProcessResult direct = Via.DIRECT.psql().runWithInput(script, "-f", "-");
-        ProcessResult stitched = Via.PGSTITCH.psql().runWithInput(script, "-f", "-");
+        ProcessResult direct = rpc.direct().psql().runWithInput(script, "-f", "-");
+        ProcessResult stitched = rpc.pgstitch().psql().runWithInput(script, "-f", "-");
         assertThat(stitched.stdout()).isEqualTo(direct.stdout()).contains(" iasql_echo \n------------\n          6");
         assertThat(stitched.stderr()).isEqualTo(direct.stderr()).contains("prepared statement \"q\" does not exist");
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             try (Connection connection = via.connect()) {
                 connection.createStatement().execute("prepare w as select pid from iasql_whoami()");
                 int sessionPid = Integer.parseInt(scalar(connection, "select pg_backend_pid()"));
                 assertThat(Integer.parseInt(scalar(connection, "execute w")) == sessionPid).as(via.name())
-                        .isEqualTo(via == Via.DIRECT);
+                        .isEqualTo(via.direct());
                 assertThat(scalar(connection, "select count(*) from pg_prepared_statements where name = 'w'"))
                         .as("prepared in the session, as directly").isEqualTo("1");
             }
@@ -235,13 +183,53 @@ class RpcSessionStateIT {
     }
 
     @Test
+    void explainAnalyzeAndCreateTableAsExecuteOfAPreparedRpcCallRunLikeItsExecute() throws Exception {
+        List<List<String>> plans = new ArrayList<>();
+        for (Via via : rpc.both()) {
+            String note = via.module("explain");
+            String table = "made_by_" + via.name().toLowerCase();
+            try (Connection connection = via.connect(); Statement statement = connection.createStatement()) {
+                int sessionPid = Integer.parseInt(scalar(connection, "select pg_backend_pid()"));
+                statement.execute("prepare m(text) as select iasql_mark($1) as pid");
+                List<String> plan = new ArrayList<>();
+                try (ResultSet rs = statement.executeQuery("explain (analyze, costs off, timing off, summary off,"
+                        + " buffers off) execute m('" + note + "')")) {
+                    while (rs.next()) {
+                        plan.add(rs.getString(1));
+                    }
+                }
+                plans.add(plan);
+                assertThat(rpc.engine().count("SELECT pid FROM marks WHERE note = '" + note + "'") == sessionPid)
+                        .as(via + ": EXPLAIN ANALYZE ran the call in the session").isEqualTo(via.direct());
+                statement.execute("drop table if exists " + table);
+                statement.execute("create table " + table + " as execute m('" + table + "')");
+                assertThat(Integer.parseInt(scalar(connection, "select pid from " + table)) == sessionPid)
+                        .as(via + ": the table's row was made in the session").isEqualTo(via.direct());
+                assertThat(rpc.engine().count("SELECT count(*) FROM marks WHERE note = '" + table + "'"))
+                        .isEqualTo(1);
+                if (via.direct()) {
+                    statement.execute("create temp table tt as execute m('temp')");
+                } else {
+                    assertThatThrownBy(() -> statement.execute("create temp table tt as execute m('temp')"))
+                            .isInstanceOfSatisfying(SQLException.class, e -> {
+                                assertThat(e.getSQLState()).isEqualTo("0A000");
+                                assertThat(e.getMessage()).contains("RPC function iasql_mark cannot run in a"
+                                        + " statement that creates a temporary table");
+                            });
+                }
+            }
+        }
+        assertThat(plans.get(1)).as("the same plan").isEqualTo(plans.get(0)).isNotEmpty();
+    }
+
+    @Test
     void whatWouldStayOnTheRpcConnectionIsRefusedByName() throws Exception {
-        try (Connection connection = Via.DIRECT.connect()) {
+        try (Connection connection = rpc.direct().connect()) {
             connection.createStatement().execute("create temp table tt as select iasql_echo(9) as v");
             assertThat(scalar(connection, "select v from tt")).as("directly: a temporary table of the session")
                     .isEqualTo("9");
         }
-        try (Connection connection = Via.PGSTITCH.connect()) {
+        try (Connection connection = rpc.pgstitch().connect()) {
             for (String sql : List.of("create temp table tt as select iasql_echo(9) as v",
                     "select iasql_echo(9) as v into temp tt", "select set_config('app.v', iasql_echo(9)::text, false)",
                     "begin; declare c cursor with hold for select iasql_echo(9)")) {
@@ -256,7 +244,7 @@ class RpcSessionStateIT {
                 }
             }
             assertThat(scalar(connection, "select count(*) from pg_class where relname = 'tt'")).isEqualTo("0");
-            for (Via via : Via.values()) {
+            for (Via via : rpc.both()) {
                 try (Connection each = via.connect()) {
                     assertThatThrownBy(() -> each.createStatement().execute("set application_name = iasql_noop()"))
                             .as("SET takes no calls: PostgreSQL's own syntax error").isInstanceOfSatisfying(
@@ -298,7 +286,7 @@ class RpcSessionStateIT {
     void anRpcPortalThatFailsWhileReadAtAFlushSkipsToTheSyncAsDirectly() throws Exception {
         for (boolean block : List.of(false, true)) {
             List<String> seen = new ArrayList<>();
-            for (Via via : Via.values()) {
+            for (Via via : rpc.both()) {
                 try (RawClient client = RawClient.connect(via.port())) {
                     client.sendStartup(Map.of("user", "postgres", "database", DB));
                     client.readUntil('Z');

@@ -2,22 +2,17 @@ package io.pgstitch.it;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.pgstitch.it.support.PostgresCluster;
-import io.pgstitch.it.support.PostgresExtension;
+import io.pgstitch.it.RpcFixture.Via;
 import io.pgstitch.it.support.ProcessResult;
 import io.pgstitch.it.support.Psql;
 import io.pgstitch.it.support.ScriptClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 
+import static io.pgstitch.it.RpcFixture.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -30,65 +25,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * sees the engine's rows; through pgstitch the call runs on an RPC connection and the block's snapshot is taken
  * by the statement after it.
  */
-@ExtendWith(PostgresExtension.class)
 class RpcTransactionsIT {
 
     private static final String DB = "rpc_tx";
 
-    private static PostgresCluster cluster;
-    private static RpcEngine engine;
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start(PostgresCluster postgres) throws Exception {
-        cluster = postgres;
-        engine = RpcEngine.start(cluster.shard(1), DB);
-        proxy = TestProxy.start("""
-                listen: { host: 127.0.0.1, port: 0 }
-                shards:
-                  shard1: { host: 127.0.0.1, port: %d, user: postgres }
-                routes:
-                  %s: shard1
-                rpc: { functions: ["iasql_*"] }
-                """.formatted(cluster.shard(1).port(), DB));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-    }
-
-    /** Where a client connects: PostgreSQL itself, then pgstitch. */
-    private enum Via {
-        DIRECT, PGSTITCH;
-
-        int port() {
-            return this == DIRECT ? cluster.shard(1).port() : proxy.port();
-        }
-
-        Connection connect() throws SQLException {
-            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port() + "/" + DB, "postgres", "");
-        }
-
-        String module(String client) {
-            return client + "-" + name().toLowerCase();
-        }
-    }
-
-    private static String scalar(Connection connection, String sql) throws SQLException {
-        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
+    @RegisterExtension
+    static final RpcFixture rpc = new RpcFixture(DB);
 
     private static long installed(String module) throws SQLException {
-        return engine.count("SELECT count(*) FROM installed WHERE module = '" + module + "'");
+        return rpc.engine().count("SELECT count(*) FROM installed WHERE module = '" + module + "'");
     }
 
     /** The first statement of a repeatable read block installs a module; the count after it is what it saw. */
@@ -103,12 +48,12 @@ class RpcTransactionsIT {
 
     @Test
     void pgjdbcWithAutocommitOffRunsTheFirstCallOfItsBlockOnAnRpcConnection() throws Exception {
-        try (Connection connection = Via.DIRECT.connect()) {
-            assertThat(installThenCount(connection, Via.DIRECT.module("jdbc")))
+        try (Connection connection = rpc.direct().connect()) {
+            assertThat(installThenCount(connection, rpc.direct().module("jdbc")))
                     .as("directly the call took the block's snapshot, before the engine's work").isEqualTo("0");
         }
-        try (Connection connection = Via.PGSTITCH.connect()) {
-            assertThat(installThenCount(connection, Via.PGSTITCH.module("jdbc")))
+        try (Connection connection = rpc.pgstitch().connect()) {
+            assertThat(installThenCount(connection, rpc.pgstitch().module("jdbc")))
                     .as("through pgstitch the snapshot is taken after the call").isEqualTo("3");
             connection.setAutoCommit(true);
             int sessionPid = Integer.parseInt(scalar(connection, "select pg_backend_pid()"));
@@ -122,13 +67,13 @@ class RpcTransactionsIT {
                     .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25001"));
             connection.rollback();
         }
-        assertThat(installed(Via.PGSTITCH.module("jdbc"))).isEqualTo(3);
+        assertThat(installed(rpc.pgstitch().module("jdbc"))).isEqualTo(3);
     }
 
     @Test
     void hikariWithAutocommitOffRunsTheFirstCallOfEachTransaction() throws Exception {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(proxy.jdbcUrl(DB));
+        config.setJdbcUrl(rpc.proxy().jdbcUrl(DB));
         config.setUsername("postgres");
         config.setAutoCommit(false);
         config.setMaximumPoolSize(2);
@@ -150,7 +95,7 @@ class RpcTransactionsIT {
     @Test
     void psycopg2RunsTheFirstCallOfItsBlockOnAnRpcConnection() throws Exception {
         ScriptClient python = ScriptClient.python("psycopg2");
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             // psycopg2 sends BEGIN as a Query of its own before the first statement
             ProcessResult result = python.run("""
                     import sys, psycopg2
@@ -167,14 +112,14 @@ class RpcTransactionsIT {
                     """.formatted(via.module("psycopg2")), via.port(), DB);
             assertThat(result.exitCode()).as(result.stderr()).isZero();
             assertThat(result.stdout().lines()).as(via.name())
-                    .containsExactly("3", via == Via.DIRECT ? "0" : "3", "0");
+                    .containsExactly("3", via.direct() ? "0" : "3", "0");
         }
     }
 
     @Test
     void asyncpgRunsTheFirstCallOfItsTransactionOnAnRpcConnection() throws Exception {
         ScriptClient python = ScriptClient.python("asyncpg");
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             ProcessResult result = python.run("""
                     import sys, asyncio, asyncpg
                     host, port, db = sys.argv[1:4]
@@ -194,8 +139,8 @@ class RpcTransactionsIT {
                     asyncio.run(main())
                     """.formatted(via.module("asyncpg")), via.port(), DB);
             assertThat(result.exitCode()).as(result.stderr()).isZero();
-            assertThat(result.stdout().lines()).as(via.name()).containsExactly("3", via == Via.DIRECT ? "0" : "3",
-                    via == Via.DIRECT ? "ok" : "25001", "ok");
+            assertThat(result.stdout().lines()).as(via.name()).containsExactly("3", via.direct() ? "0" : "3",
+                    via.direct() ? "ok" : "25001", "ok");
         }
     }
 
@@ -217,14 +162,14 @@ class RpcTransactionsIT {
                     if conn.info.transaction_status != 0:
                         cur.execute("rollback")
                 """;
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             ProcessResult result = python.run(script, via.port(), DB);
             assertThat(result.exitCode()).as(result.stderr()).isZero();
             // 0: idle; 3: in a failed block, which a failing statement in a string that began one leaves
             assertThat(result.stdout().lines()).as(via.name()).containsExactly("ok 0", "P0001 3");
         }
         Psql.assumeAvailable();
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             ProcessResult psql = Psql.at("127.0.0.1", via.port()).database(DB)
                     .run("-X", "-A", "-t", "-c", "begin; select iasql_noop(); select 2; commit");
             assertThat(psql.exitCode()).as(psql.stderr()).isZero();
@@ -234,17 +179,17 @@ class RpcTransactionsIT {
 
     @Test
     void anRpcCallInAnAbortedBlockGets25P02AndNeverRuns() throws Exception {
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             try (Connection connection = via.connect()) {
                 connection.setAutoCommit(false);
                 assertThatThrownBy(() -> scalar(connection, "select 1/0")).isInstanceOf(SQLException.class);
-                long jobs = engine.count("SELECT count(*) FROM jobs");
+                long jobs = rpc.engine().count("SELECT count(*) FROM jobs");
                 assertThatThrownBy(() -> scalar(connection, "select iasql_apply()")).as(via.name())
                         .isInstanceOfSatisfying(SQLException.class, e -> {
                             assertThat(e.getSQLState()).isEqualTo("25P02");
                             assertThat(e.getMessage()).contains("current transaction is aborted");
                         });
-                assertThat(engine.count("SELECT count(*) FROM jobs")).isEqualTo(jobs);
+                assertThat(rpc.engine().count("SELECT count(*) FROM jobs")).isEqualTo(jobs);
                 connection.rollback();
                 assertThat(scalar(connection, "select iasql_noop()")).isEqualTo("ok");
                 connection.commit();
@@ -261,14 +206,14 @@ class RpcTransactionsIT {
                         cur.execute(sql)
                     except psycopg2.Error as e:
                         print(e.pgcode)
-                """, proxy.port(), DB);
+                """, rpc.proxy().port(), DB);
         assertThat(result.exitCode()).as(result.stderr()).isZero();
         assertThat(result.stdout().lines()).containsExactly("22012", "25P02", "25P02");
     }
 
     @Test
     void aFailingFirstCallAbortsTheBlockAsDirectly() throws Exception {
-        for (Via via : Via.values()) {
+        for (Via via : rpc.both()) {
             try (Connection connection = via.connect()) {
                 connection.setAutoCommit(false);
                 assertThatThrownBy(() -> scalar(connection, "select iasql_fail()"))

@@ -113,8 +113,9 @@ public final class QueryAnalyzer {
                     : RpcCallConfirmer.confirm(encoding.decode(text, piece.start(), piece.end()), candidates);
             StatementKind kind = classification.kind();
             statements.add(new SqlStatement(piece.start(), piece.end(), kind, classification.transaction(), calls,
-                    StatementClassifier.name(kind, piece.tokens()),
-                    StatementClassifier.sessionEffect(kind, piece.tokens())));
+                    StatementClassifier.name(kind, classification.transaction(), piece.tokens()),
+                    StatementClassifier.sessionEffect(kind, piece.tokens()),
+                    StatementClassifier.executes(kind, piece.tokens())));
         }
         return new QueryAnalysis(statements);
     }

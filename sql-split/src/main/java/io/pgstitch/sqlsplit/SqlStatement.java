@@ -12,16 +12,20 @@ import java.util.List;
  * @param transaction for {@link StatementKind#TRANSACTION_CONTROL}, which command; null otherwise
  * @param rpcCalls    the RPC functions it calls, as written (unquoted names lower-cased), in order
  * @param name        the cursor a DECLARE, FETCH, MOVE or CLOSE names, or the prepared statement a PREPARE,
- *                    EXECUTE or DEALLOCATE names, as PostgreSQL resolves it (unquoted lower-cased); what a DISCARD
- *                    discards ({@code all}, {@code plans}, ...); the parameter a SET or RESET names, lower-cased
- *                    ({@code all} for RESET ALL, {@code app.tenant} for a placeholder); null for {@code CLOSE ALL},
- *                    {@code DEALLOCATE ALL} and every other kind
+ *                    EXECUTE or DEALLOCATE names, or the savepoint a SAVEPOINT, RELEASE or ROLLBACK TO names, as
+ *                    PostgreSQL resolves it (unquoted lower-cased); what a DISCARD discards ({@code all},
+ *                    {@code plans}, ...); the parameter a SET or RESET names, lower-cased ({@code all} for RESET
+ *                    ALL, {@code app.tenant} for a placeholder); null for {@code CLOSE ALL}, {@code DEALLOCATE ALL}
+ *                    and every other kind
  * @param sessionEffect what the statement leaves in the session besides its result, when that is something
  *                    a statement run on another connection would lose, as a phrase ("creates a temporary table",
  *                    "declares a cursor WITH HOLD", "calls set_config"); null otherwise
+ * @param executes    the SQL-level prepared statement the statement runs, as PostgreSQL resolves its name:
+ *                    {@code EXECUTE q}, {@code EXPLAIN [options] EXECUTE q}, {@code CREATE TABLE t AS EXECUTE q};
+ *                    null otherwise
  */
 public record SqlStatement(int start, int end, StatementKind kind, TransactionCommand transaction,
-                           List<String> rpcCalls, String name, String sessionEffect) {
+                           List<String> rpcCalls, String name, String sessionEffect, String executes) {
 
     public SqlStatement {
         rpcCalls = List.copyOf(rpcCalls);
@@ -29,7 +33,7 @@ public record SqlStatement(int start, int end, StatementKind kind, TransactionCo
 
     public SqlStatement(int start, int end, StatementKind kind, TransactionCommand transaction,
                         List<String> rpcCalls) {
-        this(start, end, kind, transaction, rpcCalls, null, null);
+        this(start, end, kind, transaction, rpcCalls, null, null, null);
     }
 
     public String text(String sql) {

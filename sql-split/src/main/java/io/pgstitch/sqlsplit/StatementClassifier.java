@@ -65,9 +65,14 @@ final class StatementClassifier {
     /**
      * The cursor or prepared statement a statement of {@code kind} names (see {@link SqlStatement#name()}): the
      * word after DECLARE, CLOSE, PREPARE, EXECUTE, DEALLOCATE [PREPARE]; the last word of FETCH and MOVE, whose
-     * direction comes first; for DISCARD, what it discards, lower-cased ({@code all}, {@code plans}, ...).
+     * direction comes first; for DISCARD, what it discards, lower-cased ({@code all}, {@code plans}, ...); the
+     * savepoint of SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT].
      */
-    static String name(StatementKind kind, Tokens tokens) {
+    static String name(StatementKind kind, TransactionCommand transaction, Tokens tokens) {
+        if (transaction == TransactionCommand.SAVEPOINT || transaction == TransactionCommand.RELEASE_SAVEPOINT
+                || transaction == TransactionCommand.ROLLBACK_TO_SAVEPOINT) {
+            return tokens.identifier(tokens.size() - 1); // the name ends each of them
+        }
         return switch (kind) {
             case DECLARE, PREPARE, EXECUTE -> tokens.identifier(1);
             case FETCH -> tokens.identifier(tokens.size() - 1);
@@ -151,6 +156,41 @@ final class StatementClassifier {
             String function = tokens.type(i + 1) == TokenType.OPEN_PAREN ? tokens.identifier(i) : null;
             if (function != null && SESSION_FUNCTIONS.contains(function)) {
                 return "calls " + function;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The prepared statement a statement runs (see {@link SqlStatement#executes()}): the word after EXECUTE in
+     * {@code EXECUTE q}, in {@code EXPLAIN [ANALYZE] [VERBOSE] [(options)] EXECUTE q}, and after {@code AS EXECUTE}
+     * in {@code CREATE [TEMP] TABLE t AS EXECUTE q}; null for anything else.
+     */
+    static String executes(StatementKind kind, Tokens tokens) {
+        if (kind == StatementKind.EXECUTE) {
+            return tokens.identifier(1);
+        }
+        if (tokens.keyword(0).equals("EXPLAIN")) {
+            int i = 1;
+            if (tokens.type(i) == TokenType.OPEN_PAREN) {
+                while (i < tokens.size() && tokens.type(i) != TokenType.CLOSE_PAREN) {
+                    i++;
+                }
+                i++;
+            }
+            while (Set.of("ANALYZE", "ANALYSE", "VERBOSE").contains(tokens.keyword(i))) {
+                i++;
+            }
+            return tokens.keyword(i).equals("EXECUTE") ? tokens.identifier(i + 1) : null;
+        }
+        if (kind == StatementKind.DDL && tokens.keyword(0).equals("CREATE")) {
+            int depth = 0;
+            for (int i = 1; i < tokens.size(); i++) {
+                TokenType type = tokens.type(i);
+                depth += type == TokenType.OPEN_PAREN ? 1 : type == TokenType.CLOSE_PAREN ? -1 : 0;
+                if (depth == 0 && tokens.isWord(i, "as") && tokens.isWord(i + 1, "execute")) {
+                    return tokens.identifier(i + 2);
+                }
             }
         }
         return null;

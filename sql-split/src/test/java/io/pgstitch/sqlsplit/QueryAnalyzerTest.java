@@ -110,6 +110,23 @@ class QueryAnalyzerTest {
         assertThat(effect("select (select 1 into temp x)")).as("only the outer INTO makes a table").isNull();
     }
 
+    @Test
+    void whatAStatementExecutesIsTold() {
+        assertThat(executes("execute q(1)")).isEqualTo("q");
+        assertThat(executes("EXPLAIN ANALYZE EXECUTE \"Q\"(1)")).isEqualTo("Q");
+        assertThat(executes("explain analyse verbose execute q")).isEqualTo("q");
+        assertThat(executes("explain (analyze, costs off, timing off) execute q('x')")).isEqualTo("q");
+        assertThat(executes("create table t as execute q(2)")).isEqualTo("q");
+        assertThat(executes("create temp table t (a) as execute q with no data")).isEqualTo("q");
+        assertThat(executes("explain select 1")).isNull();
+        assertThat(executes("create table t as select 1 as execute")).isNull();
+        assertThat(executes("select 1")).isNull();
+    }
+
+    private String executes(String sql) {
+        return analyzer.analyze(sql, true).statements().get(0).executes();
+    }
+
     private String effect(String sql) {
         return analyzer.analyze(sql, true).statements().get(0).sessionEffect();
     }

@@ -36,7 +36,13 @@ public final class PostgresExtension implements ParameterResolver {
 
     @Override
     public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-        ExtensionContext.Store store = context.getRoot().getStore(ExtensionContext.Namespace.create(getClass()));
+        return cluster(context);
+    }
+
+    /** The run's cluster, started at the first call; for extensions of other tests that build on it. */
+    public static PostgresCluster cluster(ExtensionContext context) {
+        ExtensionContext.Store store = context.getRoot().getStore(
+                ExtensionContext.Namespace.create(PostgresExtension.class));
         return store.getOrComputeIfAbsent("cluster", key -> new ClusterResource(start()), ClusterResource.class)
                 .cluster();
     }

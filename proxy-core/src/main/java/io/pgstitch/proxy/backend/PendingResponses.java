@@ -2,8 +2,10 @@ package io.pgstitch.proxy.backend;
 
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.FrontendMessageType;
+import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
+import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.pool.BackendPool;
 
 import java.util.ArrayDeque;
@@ -18,6 +20,12 @@ import java.util.List;
  * arrive before the Sync does. When a message of another owner joins an open request (the proxy's own Sync
  * ending messages the client forwarded), the request, and the rest of its answer, passes to that owner.
  *
+ * <p>After an error in an extended-protocol message, PostgreSQL discards every message up to the next Sync, a
+ * Query or FunctionCall included, and answers only that Sync with ReadyForQuery (postgres.c: ignore_till_sync).
+ * So each request counts its extended messages not yet answered: an ErrorResponse read while some are is
+ * theirs, and the requests sent after it up to the next Sync merge into it, their whenAnswered callbacks and
+ * owner with them; should no Sync have been sent, nothing synced is owed any more and the callbacks run at once.
+ *
  * <p>Backend's event loop only: messages are recorded as they are written and frames as they are read, so at
  * any instant this says exactly what the backend still owes, which decides whether it can go back to the pool.
  */
@@ -28,6 +36,10 @@ final class PendingResponses {
         boolean synced;
         /** The message that synced it: a Sync, or a Query or FunctionCall. */
         byte syncedBy;
+        /** Parse, Bind, Describe, Execute and Close sent whose last answer has not been read. */
+        int extendedUnanswered;
+        /** One of its extended messages failed: the backend discards what follows up to a Sync. */
+        boolean skipping;
         List<Runnable> whenAnswered;
 
         Request(ResponseTarget owner) {
@@ -55,6 +67,10 @@ final class PendingResponses {
         if (copyIn && (type == 'S' || type == 'H')) {
             return; // "the backend will ignore Flush and Sync messages received during copy-in mode"
         }
+        if (copyIn) { // "unexpected message type during COPY from stdin": read, it fails the COPY's request
+            copyIn = false;
+            return;
+        }
         Request open = requests.peekLast();
         if (open == null || open.synced) {
             open = new Request(owner);
@@ -62,8 +78,28 @@ final class PendingResponses {
         } else {
             open.owner = owner;
         }
+        if (open.skipping && type != Sync.TYPE) {
+            return; // discarded by the backend, answered by nothing
+        }
+        if (isExtended(type)) {
+            open.extendedUnanswered++;
+        }
         open.synced = FrontendMessageType.isAnsweredByReadyForQuery(type);
         open.syncedBy = type;
+    }
+
+    /** Parse, Bind, Describe, Execute, Close: answered by one last message each, or an error (Flush: nothing). */
+    private static boolean isExtended(byte type) {
+        return type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'C';
+    }
+
+    /**
+     * The last message of an extended message's answer: ParseComplete, BindComplete, CloseComplete, a Describe's
+     * RowDescription or NoData, an Execute's CommandComplete, EmptyQueryResponse or PortalSuspended.
+     */
+    private static boolean endsExtendedAnswer(byte type) {
+        return type == '1' || type == '2' || type == '3' || type == 'T' || type == 'n' || type == 'C'
+                || type == 'I' || type == 's';
     }
 
     /**
@@ -85,6 +121,14 @@ final class PendingResponses {
                 }
                 return head.owner;
             }
+            case ErrorResponse.TYPE -> {
+                copyIn = false; // an error ends copy-in: what the client still sends of the COPY is dropped
+                if (head != null && head.extendedUnanswered > 0) {
+                    ResponseTarget owner = head.owner; // the error is the failed message's, whoever syncs next
+                    discardUntilSync(answered);
+                    return owner;
+                }
+            }
             case 'G' -> {
                 copyIn = true;
                 if (head != null && head.synced && head.syncedBy == 'S') {
@@ -94,9 +138,43 @@ final class PendingResponses {
                 }
             }
             default -> {
+                if (head != null && head.extendedUnanswered > 0 && endsExtendedAnswer(frame.type())) {
+                    head.extendedUnanswered--;
+                }
             }
         }
         return head == null ? idleTarget : head.owner;
+    }
+
+    /**
+     * The head request's extended message failed: the backend now discards everything up to the next Sync, so
+     * the requests up to that Sync become one, ended by the Sync's ReadyForQuery. Without a Sync sent yet, that
+     * one request is open and nothing synced is owed: the callbacks waiting for the discarded requests are
+     * returned through {@code answered} (each is moved, never copied, so none runs twice).
+     */
+    private void discardUntilSync(List<Runnable> answered) {
+        Request head = requests.pollFirst();
+        head.skipping = true;
+        head.extendedUnanswered = 0;
+        head.synced &= head.syncedBy == Sync.TYPE; // a Query or FunctionCall of its own is discarded
+        while (!head.synced && !requests.isEmpty()) {
+            Request next = requests.pollFirst();
+            head.owner = next.owner;
+            head.synced = next.synced && next.syncedBy == Sync.TYPE;
+            head.syncedBy = next.syncedBy;
+            if (next.whenAnswered != null) {
+                if (head.whenAnswered == null) {
+                    head.whenAnswered = next.whenAnswered;
+                } else {
+                    head.whenAnswered.addAll(next.whenAnswered);
+                }
+            }
+        }
+        requests.addFirst(head);
+        if (!head.synced && head.whenAnswered != null) {
+            answered.addAll(head.whenAnswered);
+            head.whenAnswered = null;
+        }
     }
 
     /**
@@ -142,11 +220,20 @@ final class PendingResponses {
         return requests.isEmpty() && !copyIn && status == TransactionStatus.IDLE;
     }
 
-    /** How the backend can be given back now that its user has left. */
+    /**
+     * How the backend can be given back now that its user has left. An extended message not yet answered in a
+     * request that a Query or FunctionCall ends might still fail, and then the backend would wait for a Sync and
+     * owe fewer ReadyForQuery than counted: such a backend is closed, not drained.
+     */
     BackendPool.Release release() {
         Request open = requests.peekLast();
         if (copyIn || (open != null && !open.synced)) {
             return BackendPool.Release.DIRTY;
+        }
+        for (Request request : requests) {
+            if (request.extendedUnanswered > 0 && request.syncedBy != Sync.TYPE) {
+                return BackendPool.Release.DIRTY;
+            }
         }
         if (!requests.isEmpty()) {
             return BackendPool.Release.BUSY;

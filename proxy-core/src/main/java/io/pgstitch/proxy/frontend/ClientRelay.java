@@ -190,11 +190,13 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             skipUntilSync(frame);
             return;
         }
-        if (frame.isComplete() && (type == 'Q' || type == 'P')) {
+        if (frame.isComplete() && (type == 'Q' || type == 'P') && !copyIn) {
             frame = binding.inspect(frame, reported);
         }
-        // a message in pieces is CopyData (the router reads every other type whole): never held or split
-        if (router != null && frame.isComplete() && routeElsewhere(frame)) {
+        // a message in pieces is CopyData (the router reads every other type whole): never held or split; nor is
+        // what comes during COPY FROM STDIN: PostgreSQL reads it as part of the COPY (anything but CopyData,
+        // CopyDone, CopyFail, Flush and Sync fails it with 08P01), so it must reach the backend
+        if (router != null && !copyIn && frame.isComplete() && routeElsewhere(frame)) {
             return;
         }
         backend.send(frame, events::clientResponse);

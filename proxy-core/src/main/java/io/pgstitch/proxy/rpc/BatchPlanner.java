@@ -33,9 +33,11 @@ final class BatchPlanner {
      * @param declares     for a {@code DECLARE ... CURSOR}, the cursor; null otherwise
      * @param effect       what the statement would leave on the RPC connection, lost to the session: its
      *                     Execute is refused; null otherwise
+     * @param continues    for a FETCH, MOVE or CLOSE of a cursor on the kept connection, the cursor; null otherwise
+     * @param closes       it is a CLOSE of {@code continues}
      */
     record RpcStatement(String name, byte[] parseMessage, String function, String prepare, String declares,
-                                String effect) {
+                        String effect, String continues, boolean closes) {
     }
 
     /** A PREPARE of an RPC call sent with the extended protocol: remembered once the session has run it. */
@@ -127,8 +129,9 @@ final class BatchPlanner {
         }
         boolean executes = segment.stream().anyMatch(Held::execute);
         boolean limited = segment.stream().anyMatch(message -> message.execute() && message.maxRows() > 0);
-        String closes = segment.stream().filter(message -> message.type() == Close.TYPE).map(Held::portal)
-                .findFirst().orElse(null);
+        String closes = first.statement() != null && first.statement().closes() ? first.statement().continues()
+                : segment.stream().filter(message -> message.type() == Close.TYPE).map(Held::portal)
+                        .findFirst().orElse(null);
         if (first.continues() != null) { // a portal that lives on the kept connection: nothing to replay
             segment.forEach(message -> messages.add(message.message()));
             return new StitchStep.OnRpc(kept.function(first.continues()), messages, 0, 0, List.of(),
@@ -156,8 +159,8 @@ final class BatchPlanner {
         List<ByteBuf> preamble = statement.prepare() == null ? List.of()
                 : List.of(QueryPlanner.query(alloc, statement.prepare()));
         return new StitchStep.OnRpc(statement.function(), messages, injected, closeStatements, preamble,
-                new StitchStep.Lifetime(null, executes ? statement.declares() : null, closes, portals, executes,
-                        limited, flushed));
+                new StitchStep.Lifetime(statement.continues(), executes ? statement.declares() : null, closes, portals,
+                        executes, limited, flushed));
     }
 
     /** Close of a statement whose name is the client's bytes (held one char per byte), sent back as they came. */

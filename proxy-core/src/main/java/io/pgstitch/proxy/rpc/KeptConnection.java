@@ -3,6 +3,9 @@ package io.pgstitch.proxy.rpc;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.pgstitch.protocol.Frame;
+import io.pgstitch.protocol.PgException;
+import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
@@ -11,8 +14,11 @@ import io.pgstitch.proxy.backend.BackendListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The RPC connection a session keeps while something an RPC call made lives on past the call's own step, for as
@@ -25,8 +31,12 @@ import java.util.Map;
  * Otherwise it goes back to its pool. Session loop only.
  *
  * <p>Cursors and portals share PostgreSQL's one namespace of portals, and so one map here: name to the RPC
- * function that made it. Savepoints are not mirrored: a ROLLBACK TO SAVEPOINT ends the connection's block as a
- * ROLLBACK would, since the two cannot be told apart by their answer.
+ * function that made it. The connection's block follows the session's ({@link StitchStep.OnKept}): each
+ * savepoint the session sets while the block is kept is set here too, under a name of pgstitch's own
+ * ({@code pgstitch_N}, N its depth, so that no client's name needs re-encoding), and RELEASE and ROLLBACK TO go
+ * to the matching one; a savepoint the session set before this block began is older than all that lives here,
+ * so rolling back to it ends this block, and releasing it releases this block's oldest. Each cursor and portal
+ * is noted with the depth it was made at, so that a ROLLBACK TO forgets those PostgreSQL destroys.
  */
 final class KeptConnection implements BackendListener {
 
@@ -41,8 +51,14 @@ final class KeptConnection implements BackendListener {
     /** Messages went out ending with Flush: the connection owes a Sync. */
     private boolean unsynced;
     private final Map<String, String> names = new HashMap<>();
-    /** What to do once the COMMIT, ROLLBACK or Sync under way is answered (or the connection is lost). */
+    /** Each name's depth: how many of {@link #savepoints} there were when it was made. */
+    private final Map<String, Integer> depths = new HashMap<>();
+    /** The session's savepoints set while the block is kept, oldest first; the i-th is {@code pgstitch_i} here. */
+    private final List<String> savepoints = new ArrayList<>();
+    /** What to do once the command or Sync under way is answered (or the connection is lost). */
     private Runnable then;
+    /** Told of an error answering the command under way (it takes the message); null for a Sync. */
+    private Consumer<ByteBuf> failure;
 
     boolean active() {
         return lease != null;
@@ -79,6 +95,13 @@ final class KeptConnection implements BackendListener {
         blockMark = blockEnds;
     }
 
+    /** The session's block goes on after a ROLLBACK TO, which the watch counted as an end ({@code blockEnds}). */
+    void goesOn(long blockEnds) {
+        if (inBlock) {
+            blockMark = blockEnds;
+        }
+    }
+
     boolean unsynced() {
         return unsynced;
     }
@@ -98,18 +121,77 @@ final class KeptConnection implements BackendListener {
 
     void add(String name, String function) {
         names.put(name, function);
+        depths.put(name, savepoints.size());
     }
 
     void remove(String name) {
         names.remove(name);
+        depths.remove(name);
     }
 
     /** A Sync ended the connection's implicit transaction: outside a block nothing outlives it. */
     void synced() {
         unsynced = false;
         if (!inBlock) {
-            names.clear();
+            forgetNames();
         }
+    }
+
+    private void forgetNames() {
+        names.clear();
+        depths.clear();
+    }
+
+    /**
+     * The query that makes the connection follow {@code step} of the session's block, or null when there is
+     * nothing to do; notes at once what it does to the savepoints and names here. Whether the query ends the
+     * block: {@link #endsBlock(String)}.
+     */
+    String follow(StitchStep.OnKept step) {
+        if (lease == null || !inBlock && step.follows() != StitchStep.OnKept.Follows.CLOSE_ALL) {
+            return null;
+        }
+        int at = step.savepoint() == null ? -1 : savepoints.lastIndexOf(step.savepoint());
+        switch (step.follows()) {
+            case SAVEPOINT -> {
+                savepoints.add(step.savepoint());
+                return "SAVEPOINT " + savepoint(savepoints.size() - 1);
+            }
+            case RELEASE -> {
+                if (savepoints.isEmpty()) {
+                    return null; // released one older than this block: nothing of this block's goes
+                }
+                int released = Math.max(at, 0); // and what was set after it
+                savepoints.subList(released, savepoints.size()).clear();
+                depths.replaceAll((name, depth) -> Math.min(depth, released));
+                return "RELEASE SAVEPOINT " + savepoint(released);
+            }
+            case ROLLBACK_TO -> {
+                if (at < 0) {
+                    return "ROLLBACK"; // older than this block: everything here was made after it
+                }
+                savepoints.subList(at + 1, savepoints.size()).clear();
+                depths.entrySet().removeIf(entry -> entry.getValue() > at && names.remove(entry.getKey()) != null);
+                return "ROLLBACK TO SAVEPOINT " + savepoint(at);
+            }
+            case CLOSE_ALL -> {
+                forgetNames();
+                return "CLOSE ALL";
+            }
+            case COMMIT -> {
+                return "COMMIT";
+            }
+            default -> throw new IllegalStateException("unknown step " + step);
+        }
+    }
+
+    /** Whether {@code query} (one of {@link #follow}'s, or ROLLBACK) ends the connection's block. */
+    static boolean endsBlock(String query) {
+        return query.equals("COMMIT") || query.equals("ROLLBACK");
+    }
+
+    private static String savepoint(int depth) {
+        return "pgstitch_" + depth;
     }
 
     /** Gives the connection back when nothing lives on it any more. */
@@ -122,23 +204,45 @@ final class KeptConnection implements BackendListener {
     }
 
     /**
-     * Ends the connection's block as the session's ended, then gives it back and runs {@code next}. A COMMIT that
-     * fails here cannot be told to the client any more (its own COMMIT is answered): it is logged.
+     * Ends the connection's block as the session's already ended, then gives it back and runs {@code next}. A
+     * COMMIT that fails here cannot be told to the client any more (its own COMMIT is answered): it is logged.
+     * (A COMMIT the client sends as a Query is followed before the session's: {@link #follow}.)
      */
     void end(boolean commit, ByteBufAllocator alloc, Runnable next) {
+        run(commit ? "COMMIT" : "ROLLBACK", alloc, error -> {
+            error.release();
+            log.warn("the RPC connection's block, kept for cursors of the session, failed to {}",
+                    commit ? "commit" : "roll back");
+        }, next);
+    }
+
+    /**
+     * Runs {@code query} ({@link #follow}'s, or the end of the block), then runs {@code next}; an error answering
+     * it goes to {@code failed}, which takes it. When the query ends the block the connection goes back, also when
+     * it failed (a failed COMMIT rolls back).
+     */
+    void run(String query, ByteBufAllocator alloc, Consumer<ByteBuf> failed, Runnable next) {
         then = next;
-        lease.send(new Query(commit ? "COMMIT" : "ROLLBACK").encode(alloc), frame -> {
-            if (frame.type() == 'E') {
-                log.warn("the RPC connection's block, kept for cursors of the session, failed to {}",
-                        commit ? "commit" : "roll back");
+        failure = failed;
+        boolean ends = endsBlock(query);
+        lease.send(new Query(query).encode(alloc), frame -> {
+            if (frame.type() == ErrorResponse.TYPE && failure != null) {
+                Consumer<ByteBuf> told = failure;
+                failure = null;
+                told.accept(frame.content());
+                return;
             }
             boolean done = frame.type() == ReadyForQuery.TYPE;
             frame.release();
             if (done) {
-                inBlock = false;
-                names.clear();
-                unsynced = false;
-                giveBackIfIdle();
+                failure = null;
+                if (ends) {
+                    inBlock = false;
+                    forgetNames();
+                    savepoints.clear();
+                    unsynced = false;
+                    giveBackIfIdle();
+                }
                 runThen();
             }
         });
@@ -182,7 +286,8 @@ final class KeptConnection implements BackendListener {
         user = null;
         inBlock = false;
         unsynced = false;
-        names.clear();
+        forgetNames();
+        savepoints.clear();
     }
 
     /** The RPC connection's own parameter changes and notifications are not the client's. */
@@ -211,10 +316,17 @@ final class KeptConnection implements BackendListener {
         }
         BackendLease lost = lease;
         BackendListener request = user;
+        Consumer<ByteBuf> told = failure;
+        failure = null;
         clear();
         lost.giveBack(true);
         if (request != null) {
             request.backendClosed();
+        }
+        if (told != null) { // what was to follow the session's block cannot have
+            told.accept(PgException.error(SqlState.CONNECTION_FAILURE, "the RPC connection kept for cursors of"
+                    + " the session, " + lost.connection().describe() + ", closed unexpectedly")
+                    .toErrorResponse().encode(lost.channel().alloc()));
         }
         runThen();
     }

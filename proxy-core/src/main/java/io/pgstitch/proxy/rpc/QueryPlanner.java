@@ -20,10 +20,11 @@ import java.util.Map;
 
 /**
  * Cuts a Query text into steps, knowing what the session's earlier RPC statements left behind: its SQL-level
- * prepared RPC calls and the cursors on its {@link KeptConnection}. A statement that calls an RPC function, an
- * EXECUTE of a prepared RPC call, a FETCH, MOVE or CLOSE of a kept cursor, and the DEALLOCATE or DISCARD ALL that
- * forgets a prepared call each make a step of their own; runs of the others stay one Query on the session
- * backend. Session loop only.
+ * prepared RPC calls and the cursors on its {@link KeptConnection}. A statement that calls an RPC function, one
+ * that EXECUTEs a prepared RPC call (also under EXPLAIN or CREATE TABLE AS), a FETCH, MOVE or CLOSE of a kept
+ * cursor, and the DEALLOCATE or DISCARD ALL that forgets a prepared call each make a step of their own; so do,
+ * while a block is kept, what the kept connection must follow ({@link StitchStep.OnKept}: CLOSE ALL, SAVEPOINT,
+ * RELEASE, ROLLBACK TO, COMMIT); runs of the others stay one Query on the session backend. Session loop only.
  */
 final class QueryPlanner {
 
@@ -34,12 +35,14 @@ final class QueryPlanner {
     private final RpcSettings settings;
     private final ByteBufAllocator alloc;
     private final KeptConnection kept;
+    private final TransactionWatch watch;
     private final Map<String, PreparedCall> prepared = new HashMap<>();
 
-    QueryPlanner(RpcSettings settings, ByteBufAllocator alloc, KeptConnection kept) {
+    QueryPlanner(RpcSettings settings, ByteBufAllocator alloc, KeptConnection kept, TransactionWatch watch) {
         this.settings = settings;
         this.alloc = alloc;
         this.kept = kept;
+        this.watch = watch;
     }
 
     boolean remembersPrepared() {
@@ -87,8 +90,11 @@ final class QueryPlanner {
         for (Segment segment : analysis.segments(split, this::apart)) {
             // a slice of the client's bytes, written back byte for byte
             String text = segment.text(bytes);
-            steps.add(segment.rpc() ? apartStep(segment.statements().get(0), text)
-                    : new StitchStep.OnSession(List.of(query(text))));
+            if (segment.rpc()) {
+                steps.addAll(apartSteps(segment.statements().get(0), text));
+            } else {
+                steps.add(new StitchStep.OnSession(List.of(query(text))));
+            }
         }
         return steps;
     }
@@ -99,26 +105,63 @@ final class QueryPlanner {
             // SET takes no expressions: PostgreSQL refuses the call there with its own syntax error
             return statement.kind() != StatementKind.SET && statement.kind() != StatementKind.RESET;
         }
+        if (statement.executes() != null && prepared.containsKey(statement.executes())) {
+            return true;
+        }
         return switch (statement.kind()) {
-            case EXECUTE -> prepared.containsKey(statement.name());
-            case FETCH, CLOSE -> statement.name() != null && kept.function(statement.name()) != null;
+            case FETCH -> statement.name() != null && kept.function(statement.name()) != null;
+            case CLOSE -> statement.name() == null ? kept.hasNames() : kept.function(statement.name()) != null;
+            case TRANSACTION_CONTROL -> kept.inBlock() && follows(statement) != null;
             case DEALLOCATE -> statement.name() == null ? !prepared.isEmpty() : prepared.containsKey(statement.name());
             case DISCARD -> !prepared.isEmpty() && "all".equals(statement.name());
             default -> false;
         };
     }
 
-    /** The step of a statement that {@link #apart} accepted, {@code text} being its bytes. */
+    /** What the kept connection does to follow a transaction-control statement of the session, or null. */
+    private static StitchStep.OnKept.Follows follows(SqlStatement statement) {
+        return switch (statement.transaction()) {
+            case SAVEPOINT -> StitchStep.OnKept.Follows.SAVEPOINT;
+            case RELEASE_SAVEPOINT -> StitchStep.OnKept.Follows.RELEASE;
+            case ROLLBACK_TO_SAVEPOINT -> StitchStep.OnKept.Follows.ROLLBACK_TO;
+            case COMMIT -> StitchStep.OnKept.Follows.COMMIT;
+            default -> null;
+        };
+    }
+
+    /** The steps of a statement that {@link #apart} accepted, {@code text} being its bytes. */
+    private List<StitchStep> apartSteps(SqlStatement statement, String text) {
+        if (statement.kind() == StatementKind.TRANSACTION_CONTROL) {
+            StitchStep.OnKept.Follows follows = follows(statement);
+            StitchStep.OnKept follow = new StitchStep.OnKept(follows, statement.name());
+            if (follows == StitchStep.OnKept.Follows.COMMIT) { // first, so that its failure is the client's
+                return List.of(follow, new StitchStep.OnSession(List.of(query(text))));
+            }
+            // ROLLBACK TO answers as ROLLBACK does: the block goes on, the kept connection's with it
+            Runnable goesOn = follows == StitchStep.OnKept.Follows.ROLLBACK_TO ? () -> kept.goesOn(watch.blockEnds())
+                    : null;
+            return List.of(new StitchStep.OnSession(List.of(query(text)), false, goesOn), follow);
+        }
+        if (statement.kind() == StatementKind.CLOSE && statement.name() == null) { // CLOSE ALL: both close
+            return List.of(new StitchStep.OnSession(List.of(query(text))),
+                    new StitchStep.OnKept(StitchStep.OnKept.Follows.CLOSE_ALL, null));
+        }
+        return List.of(apartStep(statement, text));
+    }
+
+    /** The step of a statement that {@link #apart} accepted, other than what {@link #apartSteps} makes. */
     private StitchStep apartStep(SqlStatement statement, String text) {
         String name = statement.name();
-        switch (statement.kind()) {
-            case EXECUTE -> {
-                if (!statement.hasRpcCall()) {
-                    PreparedCall call = prepared.get(name);
-                    return new StitchStep.OnRpc(call.function(), List.of(query(text)), 0, 0,
-                            List.of(query(call.prepareText())), StitchStep.Lifetime.CALL);
-                }
+        PreparedCall executed = statement.executes() == null ? null : prepared.get(statement.executes());
+        if (executed != null && !statement.hasRpcCall()) { // as EXECUTE of it: where calls run, PREPARE replayed
+            if (statement.sessionEffect() != null) {
+                return new StitchStep.Refused(executed.function(), refusal(executed.function(),
+                        statement.sessionEffect()), List.of(query(text)));
             }
+            return new StitchStep.OnRpc(executed.function(), List.of(query(text)), 0, 0,
+                    List.of(query(executed.prepareText())), StitchStep.Lifetime.CALL);
+        }
+        switch (statement.kind()) {
             case FETCH, CLOSE -> {
                 if (!statement.hasRpcCall()) {
                     boolean close = statement.kind() == StatementKind.CLOSE;

@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
@@ -411,17 +412,24 @@ final class RpcCall implements BackendListener {
         metrics.record(RpcMetrics.Outcome.ERROR, Duration.ofNanos(System.nanoTime() - startedNanos));
     }
 
-    /** An RPC connection's FATAL ends its call, not the client's session: the client sees it as an ERROR. */
     private ByteBuf downgraded(Frame frame) {
-        ErrorResponse error = ErrorResponse.decode(frame.body());
-        if (!error.isFatal()) {
-            return frame.content();
+        return downgraded(frame.content(), session.alloc());
+    }
+
+    /**
+     * An RPC connection's FATAL ends its call, not the client's session: the client sees it as an ERROR. Takes
+     * {@code error}, a whole ErrorResponse message.
+     */
+    static ByteBuf downgraded(ByteBuf error, ByteBufAllocator alloc) {
+        ErrorResponse decoded = ErrorResponse.decode(error.slice(error.readerIndex() + 5, error.readableBytes() - 5));
+        if (!decoded.isFatal()) {
+            return error;
         }
-        frame.release();
-        Map<Character, String> fields = new LinkedHashMap<>(error.fields());
+        error.release();
+        Map<Character, String> fields = new LinkedHashMap<>(decoded.fields());
         fields.replace(ErrorField.SEVERITY, "ERROR");
         fields.replace(ErrorField.SEVERITY_NONLOCALIZED, "ERROR");
-        return new ErrorResponse(fields).encode(session.alloc());
+        return new ErrorResponse(fields).encode(alloc);
     }
 
     /** The first column of a DataRow body, or null. */

@@ -140,7 +140,7 @@ public final class RpcRouter {
     public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
         this.alloc = alloc;
-        this.queries = new QueryPlanner(settings, alloc, kept);
+        this.queries = new QueryPlanner(settings, alloc, kept, watch);
         this.batches = new BatchPlanner(settings, alloc, kept, queries);
     }
 
@@ -282,9 +282,12 @@ public final class RpcRouter {
         if (held != null) {
             return hold(frame, Target.SESSION, null, false, null, null, 0);
         }
+        boolean insideBatch = unsynced;
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
         ClientEncoding encoding = encoding(clientEncoding);
-        if (encoding == null) {
+        if (encoding == null || insideBatch) {
+            // Inside an extended batch, PostgreSQL discards the Query unanswered if a message before it failed,
+            // which only the session backend can tell: the Query is its, as it is, RPC calls included.
             return Routing.PASS;
         }
         String bytes = Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql();
@@ -310,7 +313,7 @@ public final class RpcRouter {
                                       String clientEncoding) {
         ClientEncoding encoding = encoding(clientEncoding);
         String bytes = parse.query();
-        if (encoding == null || !queries.remembersPrepared()
+        if (encoding == null || !queries.remembersPrepared() && !kept.hasNames()
                 && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
             return null;
         }
@@ -318,17 +321,25 @@ public final class RpcRouter {
                 .statements();
         SqlStatement call = statements.stream().filter(SqlStatement::hasRpcCall).findFirst().orElse(null);
         if (call != null && call.kind() == StatementKind.PREPARE) { // see route: no parse message to replay
-            return new RpcStatement(call.name(), null, firstCall(statements), bytes, null, null);
+            return new RpcStatement(call.name(), null, firstCall(statements), bytes, null, null, null, false);
         }
         if (call != null) {
             return new RpcStatement(parse.statement(), firstMessage(frame.content()), firstCall(statements), null,
-                    call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect());
+                    call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect(), null, false);
         }
-        SqlStatement execute = statements.size() == 1 && statements.get(0).kind() == StatementKind.EXECUTE
-                ? statements.get(0) : null;
-        QueryPlanner.PreparedCall prepare = execute == null ? null : queries.prepared(execute.name());
-        return prepare == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()),
-                prepare.function(), prepare.prepareText(), null, null);
+        SqlStatement only = statements.size() == 1 ? statements.get(0) : null;
+        QueryPlanner.PreparedCall prepare = only == null || only.executes() == null ? null
+                : queries.prepared(only.executes());
+        if (prepare != null) { // EXECUTE of a prepared RPC call, also under EXPLAIN or CREATE TABLE AS
+            return new RpcStatement(parse.statement(), firstMessage(frame.content()), prepare.function(),
+                    prepare.prepareText(), null, only.sessionEffect(), null, false);
+        }
+        boolean cursorStep = only != null && only.name() != null
+                && (only.kind() == StatementKind.FETCH || only.kind() == StatementKind.CLOSE);
+        String function = cursorStep ? kept.function(only.name()) : null;
+        // a FETCH, MOVE or CLOSE of a cursor that lives on the kept connection goes there, as in a Query
+        return function == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()), function,
+                null, null, null, only.name(), only.kind() == StatementKind.CLOSE);
     }
 
     /**

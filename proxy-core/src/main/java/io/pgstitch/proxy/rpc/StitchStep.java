@@ -96,6 +96,25 @@ public sealed interface StitchStep {
     }
 
     /**
+     * What the kept connection does to follow the session's transaction block (see {@link KeptConnection}),
+     * when it holds a block: SAVEPOINT, RELEASE and ROLLBACK TO after the session ran them, CLOSE ALL after the
+     * session's, COMMIT before the session's, so that a COMMIT failing there fails for the client as PostgreSQL's
+     * would. Its answers are not the client's, but an error. Nothing to do when no connection is kept.
+     *
+     * @param savepoint the savepoint the session's statement names (as PostgreSQL resolves it), or null
+     */
+    record OnKept(Follows follows, String savepoint) implements StitchStep {
+
+        /** The session's statement the kept connection follows. */
+        enum Follows { SAVEPOINT, RELEASE, ROLLBACK_TO, CLOSE_ALL, COMMIT }
+
+        @Override
+        public List<ByteBuf> messages() {
+            return List.of();
+        }
+    }
+
+    /**
      * An RPC statement pgstitch refuses: its effect would stay on the RPC connection and be lost to the session.
      * It fails as PostgreSQL fails a statement; in an aborted transaction {@code messages} (the statement) go to
      * the session backend, which answers as PostgreSQL does there.

@@ -91,11 +91,14 @@ public final class StitchedRequest {
         WAITING,
         /** A step runs on the session backend: its frames go to the client, its ReadyForQuery ends the step. */
         SESSION,
-        /** An RPC call failed in a block: the session backend's block is aborted too; nothing of it is shown. */
+        /**
+         * An RPC call failed in a block: the session backend's block is aborted too (or, after a COMMIT that failed
+         * on the kept connection, rolled back); nothing of it is shown.
+         */
         ABORTING,
         /** An RPC step runs ({@link RpcCall}). */
         RPC,
-        /** The kept connection ends its block or sends the Sync it owes; nothing of it is shown. */
+        /** The kept connection follows or ends the session's block, or sends the Sync it owes; only errors show. */
         KEPT,
         /** Answered or abandoned: whatever still arrives is released. */
         DONE
@@ -152,6 +155,8 @@ public final class StitchedRequest {
             beginCall(rpc);
         } else if (step instanceof StitchStep.Refused refused) {
             refuse(refused);
+        } else if (step instanceof StitchStep.OnKept follow) {
+            follow(follow);
         } else {
             runOnSession((StitchStep.OnSession) step);
         }
@@ -195,6 +200,37 @@ public final class StitchedRequest {
         if (phase == Phase.KEPT) {
             next();
         }
+    }
+
+    /**
+     * The kept connection follows the session's block; an error there is the client's and fails the request. A
+     * COMMIT that fails there rolls the session's block back, as PostgreSQL's failed COMMIT does; in an aborted
+     * block the session's COMMIT rolls back, and so does the kept connection.
+     */
+    private void follow(StitchStep.OnKept step) {
+        String query = kept.follow(step);
+        if (query == null) {
+            next();
+            return;
+        }
+        boolean commit = step.follows() == StitchStep.OnKept.Follows.COMMIT;
+        if (commit && session.sessionBackend().status() == TransactionStatus.FAILED) {
+            query = "ROLLBACK";
+        }
+        phase = Phase.KEPT;
+        kept.run(query, session.alloc(), error -> {
+            failed = true; // (a step runs only while nothing failed)
+            session.toClient(RpcCall.downgraded(error, session.alloc()));
+        }, () -> {
+            if (phase != Phase.KEPT) {
+                return;
+            }
+            if (commit && failed && session.sessionBackend().status() != TransactionStatus.IDLE) {
+                rollBackSession(new Query("ROLLBACK").encode(session.alloc()));
+            } else {
+                next();
+            }
+        });
     }
 
     /** Sends and flushes {@code messages}, which it takes, their answers going to {@code owner}. */
@@ -293,19 +329,23 @@ public final class StitchedRequest {
     /** After an RPC step: a failure inside a block aborts the session's block too, as PostgreSQL's would be. */
     private void afterCall() {
         if (stepFailed && session.sessionBackend().status() == TransactionStatus.IN_TRANSACTION) {
-            phase = Phase.ABORTING;
             PgException why = PgException.error(IN_FAILED_SQL_TRANSACTION, "pgstitch: an RPC call of this"
                     + " transaction block failed").withHint("The block is aborted as PostgreSQL aborts it.");
-            send(session.sessionBackend(), List.of(new Query(raise(why)).encode(session.alloc())),
-                    ReferenceCountUtil::release);
-            session.sessionBackend().whenAnswered(() -> {
-                if (phase == Phase.ABORTING) {
-                    next();
-                }
-            });
+            rollBackSession(new Query(raise(why)).encode(session.alloc()));
             return;
         }
         next();
+    }
+
+    /** Sends the session backend {@code query}, which aborts or ends its block; nothing of it is shown. */
+    private void rollBackSession(ByteBuf query) {
+        phase = Phase.ABORTING;
+        send(session.sessionBackend(), List.of(query), ReferenceCountUtil::release);
+        session.sessionBackend().whenAnswered(() -> {
+            if (phase == Phase.ABORTING) {
+                next();
+            }
+        });
     }
 
     /** Forwards the client's cancel to the RPC call under way, or stops one still waiting for its connection. */

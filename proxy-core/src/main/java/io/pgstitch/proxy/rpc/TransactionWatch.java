@@ -8,7 +8,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * What the session backend's answers say about its transaction block: whether it has only just begun, i.e.
- * nothing but {@code BEGIN}/{@code START TRANSACTION} has run in it, and how many blocks have ended. Fed every
+ * nothing but {@code BEGIN}/{@code START TRANSACTION} (and SAVEPOINT or RELEASE, which take no snapshot either)
+ * has run in it, and how many blocks have ended. Fed every
  * answer the session backend gives to the client's own requests and to stitched session steps, never the
  * proxy's internal queries. Session loop only.
  *
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
  *       {@code I}: a block begins, fresh.</li>
  *   <li>CommandComplete {@code COMMIT}, {@code ROLLBACK} (also ROLLBACK TO SAVEPOINT, whose tag is the same) or
  *       {@code PREPARE TRANSACTION}: a block ended.</li>
+ *   <li>CommandComplete {@code SAVEPOINT} or {@code RELEASE}: nothing changes (no snapshot is taken).</li>
  *   <li>Any other CommandComplete, a PortalSuspended, and ParseComplete or BindComplete inside a block: work
  *       was done, the block is no longer fresh.</li>
  * </ul>
@@ -36,6 +38,8 @@ final class TransactionWatch {
     private static final byte[] COMMIT = tag("COMMIT");
     private static final byte[] ROLLBACK = tag("ROLLBACK");
     private static final byte[] PREPARE_TRANSACTION = tag("PREPARE TRANSACTION");
+    private static final byte[] SAVEPOINT = tag("SAVEPOINT");
+    private static final byte[] RELEASE = tag("RELEASE");
 
     /** A BEGIN completed since the last ReadyForQuery {@code I} with nothing run before it. */
     private boolean begun;
@@ -73,7 +77,7 @@ final class TransactionWatch {
             lastEndCommitted = is(body, COMMIT);
             begun = false;
             work = false;
-        } else {
+        } else if (!is(body, SAVEPOINT) && !is(body, RELEASE)) {
             work = true;
         }
     }

@@ -219,6 +219,17 @@ class RpcRouterTest {
     }
 
     @Test
+    void aQueryInsideAnExtendedBatchGoesToTheSessionWhichAloneKnowsWhetherTheBatchFailed() {
+        RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+        assertThat(route(router, bind("", ""))).isEqualTo(Routing.PASS);
+        // after an error in that Bind, PostgreSQL discards the Query unanswered: no stitched request may answer it
+        assertThat(route(router, frame(new Query("select 1; select iasql_apply()")))).isEqualTo(Routing.PASS);
+        assertThat(route(router, frame(Sync.INSTANCE))).isEqualTo(Routing.PASS);
+        assertThat(route(router, frame(new Query("select 1; select iasql_apply()")))).isEqualTo(Routing.READY);
+        plan(router);
+    }
+
+    @Test
     void aNamedRpcStatementIsReplayedUnderItsOwnNameEachTimeItIsBound() {
         RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
         route(router, frame(new Parse("S_1", "select * from iasql_install($1)", new int[] {25})));
