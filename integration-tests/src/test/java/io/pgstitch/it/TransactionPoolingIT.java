@@ -56,7 +56,7 @@ class TransactionPoolingIT {
                   txpool: shard1
                   one: { shard: shard1, database: txpool, pool: { size: 1 } }
                   stmt: { shard: shard1, database: txpool, pool: { mode: statement } }
-                  strict: { shard: shard1, database: txpool, pool: { size: 1 } }
+                  session_one: { shard: shard1, database: txpool, pool: { mode: session, size: 1 } }
                 """.formatted(cluster.shard(1).port()));
     }
 
@@ -110,23 +110,48 @@ class TransactionPoolingIT {
                 s.execute("set timezone = 'Asia/Tokyo'");
                 s.execute("set statement_timeout = '7s'");
                 s.execute("set application_name = 'client-a'");
-                s.execute("set myapp.tenant = 'A'");
             }
             assertThat(single(b, "select pg_backend_pid()")).as("the same backend").isEqualTo(pid);
             assertThat(single(b, "show search_path")).isEqualTo("\"$user\", public");
             assertThat(single(b, "show timezone")).isNotEqualTo("Asia/Tokyo");
             assertThat(single(b, "show statement_timeout")).isEqualTo("0");
             assertThat(single(b, "show application_name")).isNotEqualTo("client-a");
-            assertThat(single(b, "select current_setting('myapp.tenant', true) is null")).isEqualTo("t");
             for (int i = 0; i < 3; i++) {
                 assertThat(single(a, "show search_path")).isEqualTo("pg_catalog, public");
                 assertThat(single(a, "show timezone")).isEqualTo("Asia/Tokyo");
                 assertThat(single(a, "show statement_timeout")).isEqualTo("7s");
                 assertThat(single(a, "show application_name")).isEqualTo("client-a");
-                assertThat(single(a, "select current_setting('myapp.tenant', true)")).isEqualTo("A");
                 b.createStatement().execute("set statement_timeout = '3s'");
                 assertThat(single(b, "show statement_timeout")).isEqualTo("3s");
+                assertThat(single(b, "select pg_backend_pid()")).as("still one backend").isEqualTo(pid);
             }
+            a.createStatement().execute("reset timezone");
+            assertThat(single(a, "show timezone")).isEqualTo(single(b, "show timezone"));
+        }
+    }
+
+    /**
+     * A placeholder variable ({@code set myapp.tenant}) survives every reset as '' where PostgreSQL says NULL:
+     * the backend that has one never goes to a client that did not define it, in either mode.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"one", "session_one"})
+    void placeholderVariablesNeverReachAnotherClient(String database) throws Exception {
+        try (Connection a = connect(database)) {
+            a.createStatement().execute("set myapp.tenant = 'A'");
+            a.createStatement().execute("select set_config('myapp.other', 'O', false)");
+            assertThat(single(a, "select current_setting('myapp.tenant', true)")).isEqualTo("A");
+            if (database.equals("one")) { // transaction mode: the backend is free between a's transactions
+                try (Connection b = connect(database)) {
+                    assertThat(single(b, "select current_setting('myapp.tenant', true) is null")).isEqualTo("t");
+                    assertThat(single(b, "select current_setting('myapp.other', true) is null")).isEqualTo("t");
+                }
+            }
+            assertThat(single(a, "select current_setting('myapp.tenant', true)")).isEqualTo("A");
+            assertThat(single(a, "select current_setting('myapp.other', true)")).isEqualTo("O");
+        }
+        try (Connection c = connect(database)) {
+            assertThat(single(c, "select current_setting('myapp.tenant', true) is null")).isEqualTo("t");
         }
     }
 

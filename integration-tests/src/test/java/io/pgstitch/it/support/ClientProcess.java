@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 abstract class ClientProcess<T extends ClientProcess<T>> {
 
-    private static final long TIMEOUT_SECONDS = 180;
+    private static final long TIMEOUT_SECONDS = Long.getLong("it.process.timeout", 180);
 
     private final String binary;
     private final String host;

@@ -198,7 +198,12 @@ public final class BackendLease {
             return;
         }
         Frame frame = statements == null ? read : statements.incoming(read);
-        if (frame == null) { // the answer to a message pgstitch added
+        if (frame == null) { // the answer to a message pgstitch added: counted as answered, seen by nobody
+            try {
+                pending.targetOf(read, new ArrayList<>(0));
+            } finally {
+                read.release();
+            }
             return;
         }
         ResponseTarget owner = listener;

@@ -96,8 +96,8 @@ final class StatementTranslator {
     }
 
     /**
-     * What the client gets for a frame the backend sent: the frame, a replacement, or null when the answer was to
-     * a message pgstitch added (the frame is then released).
+     * What the client gets for a frame the backend sent: the frame, a replacement (the frame is then released),
+     * or null when the answer was to a message pgstitch added (the caller still owns the frame).
      */
     Frame incoming(Frame frame) {
         if (frame.isContinuation()) {
@@ -107,20 +107,17 @@ final class StatementTranslator {
             case '1' -> {
                 Expectation parse = pollFirst(Expect.CLIENT_PARSE, Expect.ADDED_PARSE);
                 if (parse != null && parse.kind() == Expect.ADDED_PARSE) {
-                    frame.release();
                     return null;
                 }
             }
             case '3' -> {
                 Expectation close = pollFirst(Expect.CLIENT_CLOSE, Expect.ADDED_CLOSE, Expect.PARSE_ANSWERED_BY_CLOSE);
                 if (close != null && close.kind() == Expect.ADDED_CLOSE) {
-                    frame.release();
                     return null;
                 }
                 if (close != null && close.kind() == Expect.PARSE_ANSWERED_BY_CLOSE) {
-                    Frame parseComplete = frame.replace(alloc.buffer(PARSE_COMPLETE.length).writeBytes(PARSE_COMPLETE));
                     frame.release();
-                    return parseComplete;
+                    return new Frame(alloc.buffer(PARSE_COMPLETE.length).writeBytes(PARSE_COMPLETE));
                 }
             }
             case 'E' -> skippedUntilSync();
@@ -178,17 +175,13 @@ final class StatementTranslator {
     }
 
     private void parse(ByteBuf content, List<ByteBuf> out) {
-        int nameStart = content.readerIndex() + 5;
-        int nameEnd = content.indexOf(nameStart, content.writerIndex(), (byte) 0);
-        if (nameEnd <= nameStart) { // the unnamed statement (or a malformed message for the server to refuse)
+        String name = client.define(content);
+        if (name == null) { // the unnamed statement (or a malformed message for the server to refuse)
             expected.add(new Expectation(Expect.CLIENT_PARSE, null, null));
             out.add(content);
             return;
         }
-        String name = content.toString(nameStart, nameEnd - nameStart, StandardCharsets.ISO_8859_1);
-        byte[] definition = new byte[content.writerIndex() - nameEnd - 1];
-        content.getBytes(nameEnd + 1, definition);
-        PreparedStatements.Statement statement = client.define(name, definition);
+        PreparedStatements.Statement statement = client.get(name);
         if (backend.has(statement)) {
             content.release();
             out.add(close(PreparedStatements.ABSENT));

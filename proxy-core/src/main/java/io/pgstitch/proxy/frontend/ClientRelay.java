@@ -249,6 +249,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 if (!binding.ready()) {
                     if (pending.peek().type() == 'X') { // no backend needed to say goodbye
                         relayToBackend(pending.poll());
+                    } else if (!binding.releasing() && binding.answerParsesAlone(pending, reported)) {
+                        continue;
                     } else {
                         binding.bind();
                     }
@@ -260,7 +262,13 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             ClientGuard.fail(client, e);
             return;
         }
-        if (!client.isClosed() && backend != null) {
+        if (!client.isClosed() && backend == null && pending.isEmpty()) { // between transactions, nothing waiting
+            if (inputShutdown) {
+                client.close();
+            } else {
+                resumeReading();
+            }
+        } else if (!client.isClosed() && backend != null) {
             backend.flush();
             if (inputShutdown && stitched == null && pending.isEmpty()) {
                 backend.whenAnswered(client::close);
@@ -359,6 +367,16 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     /** Whether a stitched request, a skip to the next Sync or a COPY holds the backend whatever its status. */
     boolean busy() {
         return stitched != null || skippingUntilSync || copyIn;
+    }
+
+    /** Whether {@code pooled} can serve this client (see {@link ClientSession#canUse}). */
+    boolean canUse(PooledBackend pooled) {
+        return session.canUse(pooled);
+    }
+
+    /** Whether client messages wait (for a backend, behind a stitched request, or a PAUSE). */
+    boolean hasPending() {
+        return !pending.isEmpty();
     }
 
     /** The client's startup settings were given to its first backend with set_config. */

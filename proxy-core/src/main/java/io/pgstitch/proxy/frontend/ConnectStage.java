@@ -45,6 +45,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
     private PgException settingsFailed;
     private boolean inputShutdown;
     private long waitStartNanos;
+    private Runnable acquire;
 
     ConnectStage(ClientConnection client, LoginExchange login) {
         this.client = client;
@@ -75,7 +76,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         client.phase(LiveClient.Phase.WAITING);
         waitStartNanos = System.nanoTime();
         PoolKey key = PoolKey.session(route, shardLogin.user());
-        Runnable acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
+        acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
                 .addListener((Future<PooledBackend> acquired) -> acquired(acquired));
         // PAUSE (or KILL) holds new logins of the database until RESUME, before they take a server
         Pauses pauses = client.context().pauses();
@@ -123,6 +124,11 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         }
         if (client.isClosed()) { // the client left while we waited
             acquired.getNow().giveBackUnused();
+            return;
+        }
+        if (!relay.canUse(acquired.getNow())) { // it holds another client's placeholder variables
+            acquired.getNow().discard();
+            acquire.run();
             return;
         }
         client.counters().waited(System.nanoTime() - waitStartNanos);

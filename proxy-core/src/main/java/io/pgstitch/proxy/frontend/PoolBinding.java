@@ -135,6 +135,47 @@ final class PoolBinding {
         });
     }
 
+    /**
+     * Between transactions, named Parse messages and the Sync after them (libpq's PQprepare, which waits for the
+     * answer) are answered without a backend: the statements are recorded and prepared on the backend of the Bind
+     * or Describe that uses them. Waiting for a backend there could deadlock a client program that drives several
+     * connections from one thread (pgbench) while its other connections hold every backend in their transactions.
+     * A statement with an error is then reported at its first Bind or Describe instead.
+     *
+     * @return whether it took frames from the head of {@code pending}
+     */
+    boolean answerParsesAlone(java.util.ArrayDeque<Frame> pending, Map<String, String> reported) {
+        if (relay.backend() != null || session.preparedStatements() == null) {
+            return false;
+        }
+        int parses = 0;
+        for (Frame frame : pending) {
+            if (frame.type() == 'S' && parses > 0) {
+                break;
+            }
+            if (frame.type() != 'P' || !frame.isComplete() || frame.bodyLength() < 2 || frame.body().getByte(0) == 0) {
+                return false; // not named Parses and their Sync
+            }
+            parses++;
+        }
+        if (parses == 0 || pending.size() == parses) {
+            return false;
+        }
+        for (int i = 0; i < parses; i++) {
+            Frame parse = inspect(pending.poll(), reported);
+            try {
+                session.preparedStatements().define(parse.content());
+            } finally {
+                parse.release();
+            }
+            client.write(client.channel().alloc().buffer(5).writeByte('1').writeInt(4));
+        }
+        pending.poll().release(); // the Sync
+        client.write(ReadyForQuery.of(TransactionStatus.IDLE));
+        client.channel().flush();
+        return true;
+    }
+
     /** Takes a backend for the client's next transaction; what it sent meanwhile waits in the relay. */
     void bind() {
         if (acquiring || relay.backend() != null) {
@@ -174,7 +215,11 @@ final class PoolBinding {
                     new SettingsAnswer(false)::frame);
         }
         session.settings().copyTo(pooled.settings());
-        relay.relayPending();
+        if (relay.hasPending()) {
+            relay.relayPending();
+        } else { // what it was taken for was answered without it (see answerParsesAlone)
+            transactionMayHaveEnded(TransactionStatus.IDLE);
+        }
     }
 
     private void readSettings(BackendLease lease) {
@@ -241,6 +286,7 @@ final class PoolBinding {
                 return;
             }
             if (!read) {
+                transactionMayHaveEnded(status);
                 return;
             }
             readingSettings = false;

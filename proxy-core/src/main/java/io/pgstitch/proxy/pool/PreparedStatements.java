@@ -1,5 +1,8 @@
 package io.pgstitch.proxy.pool;
 
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -36,6 +39,23 @@ public final class PreparedStatements {
         Statement statement = new Statement(serverName(definition), definition);
         byClientName.put(name, statement);
         return statement;
+    }
+
+    /**
+     * Records the Parse message in {@code content} (type and length included, not consumed) when it names its
+     * statement; returns the client's name, or null for the unnamed statement (which is not tracked).
+     */
+    public String define(ByteBuf content) {
+        int nameStart = content.readerIndex() + 5;
+        int nameEnd = content.indexOf(nameStart, content.writerIndex(), (byte) 0);
+        if (nameEnd <= nameStart) {
+            return null;
+        }
+        String name = content.toString(nameStart, nameEnd - nameStart, StandardCharsets.ISO_8859_1);
+        byte[] definition = new byte[content.writerIndex() - nameEnd - 1];
+        content.getBytes(nameEnd + 1, definition);
+        define(name, definition);
+        return name;
     }
 
     /** The client's statement of that name, or null. */
