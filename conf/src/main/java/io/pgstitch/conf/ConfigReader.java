@@ -444,7 +444,8 @@ final class ConfigReader {
 
     /** {@code routes.NAME.pool}: the route's own mode and size; null when it has none. */
     private RouteConfig.PoolOverride routePool(JsonNode route, String path) {
-        JsonNode pool = route != null && route.isObject() ? values.child(route, path, "pool") : null;
+        JsonNode pool = route != null && route.isObject() && route.has("pool") ? values.child(route, path, "pool")
+                : null;
         if (pool == null) {
             return null;
         }

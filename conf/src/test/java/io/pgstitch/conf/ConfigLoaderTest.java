@@ -313,7 +313,8 @@ class ConfigLoaderTest {
                         + "max_message_size)");
         assertThat(problems("shards: { a: { user: u, pool: { sise: 3 } } }"))
                 .containsExactly("shards.a.pool.sise: unknown setting (expected one of: mode, size, min_idle, "
-                        + "idle_timeout, max_lifetime, connect_timeout, wait_timeout, server_reset_query)");
+                        + "idle_timeout, max_lifetime, max_prepared_statements, session_features, connect_timeout, "
+                        + "wait_timeout, server_reset_query)");
         assertThat(problems("shard: {}\nshards: { a: { user: u } }"))
                 .containsExactly("shard: unknown setting (expected one of: listen, auth, admin, shards, routes, "
                         + "default_route, rpc, http, logging)");
@@ -426,7 +427,7 @@ class ConfigLoaderTest {
                 "shards.b.admin_user: user name is 64 bytes long, the limit is 63",
                 "routes.t.password: given without user (whose password it would be)",
                 "routes.u.user: empty user name",
-                "routes.v.pass: unknown setting (expected one of: shard, database, user, password)");
+                "routes.v.pass: unknown setting (expected one of: shard, database, user, password, pool)");
         assertThat(problems("shards: { a: {} }\nroutes: { t: [a] }"))
                 .containsExactly("routes.t: must be a shard name or { shard: ..., database: ..., user: ... }");
     }

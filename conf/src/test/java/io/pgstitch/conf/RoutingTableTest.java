@@ -126,14 +126,30 @@ class RoutingTableTest {
                 default_route: { hash: [shard1, shard2] }
                 """).describe();
         assertThat(lines).containsExactly(
-                "tenant_a -> shard1 (127.0.0.1:5432) database tenant_a as the client's user",
+                "tenant_a -> shard1 (127.0.0.1:5432) database tenant_a as the client's user, session pooling (20)",
                 "tenant_b -> shard1 (127.0.0.1:5432) database tb_db as forced user \"app_b\" "
-                        + "(from routes.tenant_b.user)",
+                        + "(from routes.tenant_b.user), session pooling (20)",
                 "tenant_c -> shard2 (127.0.0.1:5432) database tenant_c as forced user \"app\" "
-                        + "(from shards.shard2.user)",
+                        + "(from shards.shard2.user), session pooling (20)",
                 "(default) -> rendezvous hash over shard1, shard2, database = database ID, on shard1 as the client's "
                         + "user; on shard2 as forced user \"app\" (from shards.shard2.user)");
         assertThat(table("shards: { s: {} }\ndefault_route: s").describe())
                 .containsExactly("(default) -> s, database = database ID, as the client's user");
+    }
+
+    @Test
+    void aRouteMayHaveAPoolModeAndSizeOfItsOwn() throws Exception {
+        RoutingTable routes = table("""
+                shards: { shard1: { pool: { mode: transaction, size: 8, max_prepared_statements: 50 } } }
+                routes:
+                  plain: shard1
+                  stmt: { shard: shard1, pool: { mode: statement } }
+                  small: { shard: shard1, pool: { size: 2 } }
+                """);
+        assertThat(routes.route("plain").orElseThrow().pool().mode()).isEqualTo(PoolMode.TRANSACTION);
+        assertThat(routes.route("stmt").orElseThrow().pool().mode()).isEqualTo(PoolMode.STATEMENT);
+        assertThat(routes.route("stmt").orElseThrow().pool().size()).isEqualTo(8);
+        assertThat(routes.route("small").orElseThrow().pool().size()).isEqualTo(2);
+        assertThat(routes.route("small").orElseThrow().pool().maxPreparedStatements()).isEqualTo(50);
     }
 }
