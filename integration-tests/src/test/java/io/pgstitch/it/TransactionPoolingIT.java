@@ -46,36 +46,28 @@ class TransactionPoolingIT {
     static void start(PostgresCluster postgres) throws Exception {
         cluster = postgres;
         Tenants.create(cluster.shard(1), "txpool", "txpool", "shard1");
-        proxy = TestProxy.start("""
-                listen: { host: 127.0.0.1, port: 0 }
-                auth: { method: trust }
-                shards:
-                  shard1:
-                    host: 127.0.0.1
-                    port: %d
-                    user: postgres
-                    pool: { mode: transaction, size: 4, wait_timeout: 20s }
-                routes:
-                  txpool: shard1
+        proxy = TestProxy.start(config(cluster, "{ mode: transaction, size: 4, wait_timeout: 20s }", """
                   one: { shard: shard1, database: txpool, pool: { size: 1 } }
                   stmt: { shard: shard1, database: txpool, pool: { mode: statement } }
                   session_one: { shard: shard1, database: txpool, pool: { mode: session, size: 1 } }
                   rpc_tx: { shard: shard1, pool: { size: 1 } }
                 rpc: { functions: ["iasql_*"] }
-                """.formatted(cluster.shard(1).port()));
+                """));
         engine = RpcEngine.start(cluster.shard(1), "rpc_tx");
-        strict = TestProxy.start("""
+        strict = TestProxy.start(config(cluster,
+                "{ mode: transaction, size: 1, max_prepared_statements: 2, session_features: error }", ""));
+    }
+
+    /** One shard with {@code pool}, route txpool to it, then {@code more} (further routes, other sections). */
+    private static String config(PostgresCluster cluster, String pool, String more) {
+        return """
                 listen: { host: 127.0.0.1, port: 0 }
                 auth: { method: trust }
                 shards:
-                  shard1:
-                    host: 127.0.0.1
-                    port: %d
-                    user: postgres
-                    pool: { mode: transaction, size: 1, max_prepared_statements: 2, session_features: error }
+                  shard1: { host: 127.0.0.1, port: %d, user: postgres, pool: %s }
                 routes:
                   txpool: shard1
-                """.formatted(cluster.shard(1).port()));
+                """.formatted(cluster.shard(1).port(), pool) + more;
     }
 
     @AfterAll
@@ -207,14 +199,15 @@ class TransactionPoolingIT {
         }
     }
 
-    @Test
-    void fiftyThreadsOverFourBackendsThroughHikari() throws Exception {
+    @ParameterizedTest(name = "PgJDBC {0}")
+    @ValueSource(strings = {"prepareThreshold=1", "prepareThreshold=5"})
+    void fiftyThreadsOverFourBackendsThroughHikari(String driverSettings) throws Exception {
         try (Connection setup = connect("txpool")) {
             setup.createStatement().execute("create table if not exists hikari_rows (id int, thread int)");
             setup.createStatement().execute("truncate hikari_rows");
         }
         com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
-        config.setJdbcUrl(proxy.jdbcUrl("txpool") + "?prepareThreshold=1");
+        config.setJdbcUrl(proxy.jdbcUrl("txpool") + "?" + driverSettings); // 5: PgJDBC's default
         config.setUsername("postgres");
         config.setMaximumPoolSize(50);
         try (com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource(config)) {

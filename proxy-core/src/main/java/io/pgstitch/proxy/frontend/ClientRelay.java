@@ -245,7 +245,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
      */
     void relayPending() {
         try {
-            while (stitched == null && !client.isClosed() && !pending.isEmpty()) {
+            while (stitched == null && !held && !client.isClosed() && !pending.isEmpty()) {
                 if (!binding.ready()) {
                     if (pending.peek().type() == 'X') { // no backend needed to say goodbye
                         relayToBackend(pending.poll());

@@ -73,8 +73,14 @@ final class PoolBinding {
         boolean query = frame.type() == Query.TYPE;
         Parse parse = query ? null : Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
         String text = query ? Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql() : parse.query();
+        boolean wasPinned = session.pinnedBy() != null;
         ClientSession.Verdict verdict = session.inspect(text, reported.get("client_encoding"),
                 !"off".equals(reported.get("standard_conforming_strings")));
+        if (!wasPinned && session.pinnedBy() != null) {
+            log.info("client {} keeps its backend until it leaves ({} pooling): it {}", client.id(),
+                    session.policy().modeName(), session.pinnedBy());
+            client.context().pools().meters().pinned();
+        }
         if (verdict.forgetsPreparedStatements()) {
             relay.backend().forgetPreparedStatements();
         }

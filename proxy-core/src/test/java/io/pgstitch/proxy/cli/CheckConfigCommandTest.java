@@ -51,7 +51,7 @@ class CheckConfigCommandTest {
                 .contains("shard2           10.0.0.2:5433 as forced user \"app\", pool session/20")
                 .contains("tenant_b -> shard2 (10.0.0.2:5433) database tb_db")
                 .contains("org_*    -> shard2 (10.0.0.2:5433) database (same as database ID) as forced user \"app\" "
-                        + "(from shards.shard2.user)  [pattern]")
+                        + "(from shards.shard2.user), session pooling (20)  [pattern]")
                 .contains("(default) -> rendezvous hash over shard1, shard2")
                 .doesNotContain("rpc.functions:");
         assertThat(err.toString()).isEmpty();
