@@ -18,6 +18,11 @@ public final class BackendStatements {
         this.capacity = capacity;
     }
 
+    /** A backend's statements kept apart from any pool, for {@code capacity} at most (tests of their users). */
+    public static BackendStatements withCapacity(int capacity) {
+        return new BackendStatements(capacity);
+    }
+
     /** Whether the backend has {@code statement} under its name, with the same definition (and marks it used). */
     public boolean has(PreparedStatements.Statement statement) {
         byte[] definition = prepared.get(statement.serverName());
