@@ -49,6 +49,14 @@ public final class BackendStatements {
         return evicted;
     }
 
+    /**
+     * A Close of {@code serverName} was skipped after an error: the backend still holds that name, with a
+     * definition no longer known here, so that {@link #has} is false for it and {@link #holdsName} true.
+     */
+    public void stillHolds(String serverName) {
+        prepared.put(serverName, null);
+    }
+
     public void remove(String serverName) {
         prepared.remove(serverName);
     }

@@ -220,6 +220,56 @@ class StatementTranslatorTest {
 
 
     @Test
+    void anEvictionSkippedByAnErrorLeavesTheStatementOnTheBackend() {
+        BackendStatements small = BackendStatements.withCapacity(2);
+        StatementTranslator translator = new StatementTranslator(client, small, PooledByteBufAllocator.DEFAULT);
+        send(translator, parse("s1", SELECT_1), parse("s2", SELECT_2), sync());
+        answers(translator, "11Z");
+
+        // the Execute fails: the backend skips the Close of s1 that makes room for s3, and the Parse of s3
+        send(translator, bind("", "s2"), execute(), parse("s3", SELECT_3), sync());
+        assertThat(answers(translator, "2EZ")).isEqualTo("2EZ");
+        assertThat(client.get("s3")).isNull();
+
+        // s1 is still on the backend: parsing it again under its name would fail with 42P05
+        assertThat(send(translator, bind("", "s1"), sync())).containsExactly(
+                shown(close('S', backendName(SELECT_1))), shown(parse(backendName(SELECT_1), SELECT_1)),
+                shown(bind("", backendName(SELECT_1))), shown(sync()));
+        assertThat(answers(translator, "312Z")).isEqualTo("2Z");
+    }
+    @Test
+    void aQueryDiscardedAfterAnErrorLeavesTheAnswersInStep() {
+        defineElsewhere("s1", SELECT_1);
+        // the Bind fails; PostgreSQL discards the Query too and answers the Sync only
+        send(translator, bind("", "missing"), query(SELECT_1), sync());
+        assertThat(answers(translator, "EZ")).isEqualTo("EZ");
+
+        send(translator, bind("", "s1"), sync());
+        assertThat(answers(translator, "12Z")).as("the added Parse's answer is still swallowed").isEqualTo("2Z");
+    }
+    @Test
+    void theErrorOfAQueryInsideABatchSkipsNothing() {
+        send(translator, parse("s1", SELECT_1), query("select nope"), parse("s2", SELECT_2), sync());
+        assertThat(answers(translator, "1EZ1Z")).isEqualTo("1EZ1Z");
+        assertThat(client.get("s2")).isNotNull();
+        assertThat(backend.has(client.get("s2"))).isTrue();
+    }
+    @Test
+    void aParseSentAfterTheErrorWasReadIsSkippedToo() {
+        send(translator, parse("s1", "select nope"));
+        assertThat(answers(translator, "E")).isEqualTo("E");
+        // the client reads the error and only then sends the rest of its batch: the backend skips it all
+        send(translator, parse("s2", SELECT_2), sync());
+        assertThat(answers(translator, "Z")).isEqualTo("Z");
+        assertThat(client.get("s1")).isNull();
+        assertThat(client.get("s2")).isNull();
+        assertThat(backend.size()).isZero();
+
+        assertThat(send(translator, parse("s2", SELECT_2), sync())).containsExactly(
+                shown(parse(backendName(SELECT_2), SELECT_2)), shown(sync()));
+        assertThat(answers(translator, "1Z")).isEqualTo("1Z");
+    }
+    @Test
     void forgetAllEmptiesTheClientAndTheBackend() {
         send(translator, parse("s1", SELECT_1), sync());
         answers(translator, "1Z");
