@@ -120,9 +120,10 @@ final class StatementClassifier {
         if (name == null) {
             return null;
         }
-        if (tokens.type(i + 1) == TokenType.DOT && tokens.identifier(i + 2) != null) {
-            name = name + "." + tokens.identifier(i + 2);
+        for (int dot = i + 1; tokens.type(dot) == TokenType.DOT && tokens.identifier(dot + 1) != null; dot += 2) {
+            name = name + "." + tokens.identifier(dot + 1); // a placeholder may have several: SET a.b.c = 1
         }
+        // GUC names are case-insensitive (guc.c, guc_name_compare), quoted or not: fold to pg_settings' spelling
         return name.toLowerCase(Locale.ROOT);
     }
 

@@ -2,7 +2,9 @@ package io.pgstitch.sqlsplit;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -129,5 +131,30 @@ class QueryAnalyzerTest {
 
     private String effect(String sql) {
         return analyzer.analyze(sql, true).statements().get(0).sessionEffect();
+    }
+
+    @Test
+    void setAndResetNameTheParameterAsPgSettingsSpellsIt() {
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("SET search_path = x", "search_path");
+        cases.put("SET LOCAL app.tenant TO 1", "app.tenant");
+        cases.put("SET SESSION Work_Mem = '4MB'", "work_mem");
+        cases.put("SET TIME ZONE 'UTC'", "timezone");
+        cases.put("SET SESSION AUTHORIZATION bob", "session_authorization");
+        cases.put("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "transaction");
+        cases.put("RESET ALL", "all");
+        cases.put("RESET search_path", "search_path");
+        cases.put("SET SCHEMA 'x'", "search_path");
+        cases.put("SET NAMES 'LATIN1'", "client_encoding");
+        // GUC names are case-insensitive in PostgreSQL, quoted or not (guc.c compares them with
+        // guc_name_compare): SET "MyApp"."X" = 1 is then read by SHOW myapp.x and current_setting('myapp.x'),
+        // and SET "Search_Path" sets search_path; so the quoted spelling folds to the pg_settings one as well
+        cases.put("SET \"MyApp\".\"X\" = 1", "myapp.x");
+        cases.put("SET \"Search_Path\" = x", "search_path");
+        cases.put("SET \"app.tenant\" = 1", "app.tenant");
+        cases.put("SET a.b.c = 1", "a.b.c");
+        cases.put("RESET app.tenant", "app.tenant");
+        cases.forEach((sql, name) -> assertThat(analyzer.analyze(sql, true).statements())
+                .as(sql).singleElement().extracting(SqlStatement::name).isEqualTo(name));
     }
 }

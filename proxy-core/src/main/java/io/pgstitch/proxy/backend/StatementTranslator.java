@@ -22,7 +22,10 @@ import java.util.List;
  *
  * <p>Every Parse, Close and synchronising message sent leaves an expectation; answers match them in order. After an
  * ErrorResponse, PostgreSQL skips every message up to the Sync, so the expectations up to it are dropped (and the
- * statements those Parses would have made are forgotten). Backend's loop only, like {@link PendingResponses}.
+ * statements those Parses would have made are forgotten), a Query or FunctionCall among them included; so each
+ * run of messages ended by a Sync, Query or FunctionCall counts its extended messages not yet answered, and an
+ * ErrorResponse read while the first run has some is theirs, not a Query's. Messages sent after such an error and
+ * before the next Sync are skipped too. Backend's loop only, like {@link PendingResponses}.
  */
 final class StatementTranslator {
 
@@ -33,7 +36,10 @@ final class StatementTranslator {
         ADDED_PARSE,
         /** The client's Close: its CloseComplete goes to the client. */
         CLIENT_CLOSE,
-        /** A Close pgstitch added (an evicted statement): its CloseComplete is dropped. */
+        /**
+         * A Close pgstitch added (an evicted statement, or another definition under the name): its CloseComplete
+         * is dropped. Its server name is the statement closed, which stays on the backend if the Close is skipped.
+         */
         ADDED_CLOSE,
         /** The client's Parse of a statement the backend had: a Close of nothing stands in, answered as a Parse. */
         PARSE_ANSWERED_BY_CLOSE,
@@ -52,11 +58,19 @@ final class StatementTranslator {
     private final BackendStatements backend;
     private final ByteBufAllocator alloc;
     private final ArrayDeque<Expectation> expected = new ArrayDeque<>();
+    /**
+     * Per run of messages ended by a Sync, Query or FunctionCall, first to last (the last still open): its Parse,
+     * Bind, Describe, Execute and Close whose last answer has not been read.
+     */
+    private final ArrayDeque<int[]> unanswered = new ArrayDeque<>();
+    /** An extended message failed and no Sync has been sent since: the backend discards what is sent. */
+    private boolean skipping;
 
     StatementTranslator(PreparedStatements client, BackendStatements backend, ByteBufAllocator alloc) {
         this.client = client;
         this.backend = backend;
         this.alloc = alloc;
+        unanswered.add(new int[1]);
     }
 
     /**
@@ -86,7 +100,30 @@ final class StatementTranslator {
             }
             default -> out.add(content);
         }
+        if (skipping && frame.type() != 'S') {
+            skippedUntilSync(); // the backend discards it: nothing it defines or closes happens
+            return out;
+        }
+        skipping = false;
+        for (ByteBuf message : out) {
+            if (isExtended(message.getByte(message.readerIndex()))) {
+                unanswered.peekLast()[0]++;
+            }
+        }
+        if (frame.type() == 'S' || frame.type() == 'Q' || frame.type() == 'F') {
+            unanswered.addLast(new int[1]);
+        }
         return out;
+    }
+
+    private static boolean isExtended(byte type) {
+        return type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'C';
+    }
+
+    /** The last message answering an extended one (as in {@link PendingResponses}). */
+    private static boolean endsExtendedAnswer(byte type) {
+        return type == '1' || type == '2' || type == '3' || type == 'T' || type == 'n' || type == 'C'
+                || type == 'I' || type == 's';
     }
 
     /** DEALLOCATE ALL or DISCARD ALL ran: neither the client nor the backend has a prepared statement left. */
@@ -102,6 +139,10 @@ final class StatementTranslator {
     Frame incoming(Frame frame) {
         if (frame.isContinuation()) {
             return frame;
+        }
+        int[] head = unanswered.peekFirst();
+        if (head[0] > 0 && endsExtendedAnswer(frame.type())) {
+            head[0]--;
         }
         switch (frame.type()) {
             case '1' -> {
@@ -120,8 +161,15 @@ final class StatementTranslator {
                     return new Frame(alloc.buffer(PARSE_COMPLETE.length).writeBytes(PARSE_COMPLETE));
                 }
             }
-            case 'E' -> skippedUntilSync();
+            case 'E' -> {
+                if (head[0] > 0) { // an extended message's error, not a Query's
+                    skipping = !skippedUntilSync();
+                }
+            }
             case 'Z' -> {
+                if (unanswered.size() > 1) {
+                    unanswered.pollFirst();
+                }
                 while (!expected.isEmpty()) {
                     Expect kind = expected.pollFirst().kind();
                     if (kind == Expect.SYNC || kind == Expect.QUERY) {
@@ -133,6 +181,10 @@ final class StatementTranslator {
                 Expectation next = expected.peekFirst();
                 if (next != null && next.kind() == Expect.SYNC) {
                     expected.pollFirst();
+                    if (unanswered.size() > 1) { // the run goes on to the client's next Sync
+                        int[] copy = unanswered.pollFirst();
+                        unanswered.peekFirst()[0] += copy[0];
+                    }
                 }
             }
             default -> {
@@ -141,14 +193,32 @@ final class StatementTranslator {
         return frame;
     }
 
-    /** The backend will skip every message up to the next Sync: their answers will never come. */
-    private void skippedUntilSync() {
+    /**
+     * The backend will skip every message up to the next Sync, a Query or FunctionCall included: their answers
+     * will never come. Returns whether a Sync was sent to end the skipping.
+     */
+    private boolean skippedUntilSync() {
+        List<String> stillHeld = new ArrayList<>(1);
+        boolean synced = false;
+        unanswered.peekFirst()[0] = 0;
         for (Iterator<Expectation> it = expected.iterator(); it.hasNext(); ) {
             Expectation next = it.next();
-            if (next.kind() == Expect.SYNC || next.kind() == Expect.QUERY) {
-                return;
+            if (next.kind() == Expect.SYNC) {
+                synced = true;
+                break;
             }
             it.remove();
+            if (next.kind() == Expect.QUERY) {
+                if (unanswered.size() > 1) { // discarded: the messages after it up to the Sync are skipped too
+                    unanswered.pollFirst();
+                    unanswered.peekFirst()[0] = 0;
+                }
+                continue;
+            }
+            if (next.kind() == Expect.ADDED_CLOSE) {
+                stillHeld.add(next.serverName()); // not closed after all
+                continue;
+            }
             if (next.serverName() != null) {
                 backend.remove(next.serverName()); // failed or never parsed
             }
@@ -156,6 +226,8 @@ final class StatementTranslator {
                 client.close(next.clientName());
             }
         }
+        stillHeld.forEach(backend::stillHolds);
+        return synced;
     }
 
     private Expectation pollFirst(Expect... kinds) {
@@ -196,13 +268,13 @@ final class StatementTranslator {
     private void prepare(PreparedStatements.Statement statement, Expect kind, String clientName, List<ByteBuf> out) {
         if (backend.holdsName(statement.serverName())) { // another definition under the same hash
             out.add(close(statement.serverName()));
-            expected.add(new Expectation(Expect.ADDED_CLOSE, null, null));
+            expected.add(new Expectation(Expect.ADDED_CLOSE, statement.serverName(), null));
             backend.remove(statement.serverName());
         }
         String evicted = backend.add(statement);
         if (evicted != null) {
             out.add(close(evicted));
-            expected.add(new Expectation(Expect.ADDED_CLOSE, null, null));
+            expected.add(new Expectation(Expect.ADDED_CLOSE, evicted, null));
         }
         byte[] name = statement.serverName().getBytes(StandardCharsets.ISO_8859_1);
         ByteBuf parse = alloc.buffer(6 + name.length + statement.definition().length);

@@ -18,6 +18,11 @@ public final class BackendStatements {
         this.capacity = capacity;
     }
 
+    /** A backend's statements kept apart from any pool, for {@code capacity} at most (tests of their users). */
+    public static BackendStatements withCapacity(int capacity) {
+        return new BackendStatements(capacity);
+    }
+
     /** Whether the backend has {@code statement} under its name, with the same definition (and marks it used). */
     public boolean has(PreparedStatements.Statement statement) {
         byte[] definition = prepared.get(statement.serverName());
@@ -42,6 +47,14 @@ public final class BackendStatements {
         String evicted = eldest.next().getKey();
         eldest.remove();
         return evicted;
+    }
+
+    /**
+     * A Close of {@code serverName} was skipped after an error: the backend still holds that name, with a
+     * definition no longer known here, so that {@link #has} is false for it and {@link #holdsName} true.
+     */
+    public void stillHolds(String serverName) {
+        prepared.put(serverName, null);
     }
 
     public void remove(String serverName) {
