@@ -477,6 +477,41 @@ class TransactionPoolingIT {
         assertThat(result.stdout().strip()).isEqualTo(String.valueOf(expected));
     }
 
+    /**
+     * psycopg 3's pipeline mode (many statements, one Sync) with server-side prepared statements from the first
+     * execution, four connections over one backend, an error inside a pipeline: the same answers as directly.
+     */
+    @Test
+    void psycopgPipelinesAndPreparedStatementsAnswerAsDirectly() throws Exception {
+        io.pgstitch.it.support.ScriptClient python = io.pgstitch.it.support.ScriptClient.python("psycopg");
+        String script = """
+                import sys, psycopg
+                host, port, db = sys.argv[1:4]
+                conns = [psycopg.connect(host=host, port=port, dbname=db, user='postgres', sslmode='disable',
+                                         autocommit=True, prepare_threshold=0) for _ in range(4)]
+                total = 0
+                for rnd in range(10):
+                    for n, conn in enumerate(conns):
+                        with conn.pipeline():
+                            a = conn.execute("select %s::int + %s::int", (rnd, n))
+                            b = conn.execute("select %s::int * 2", (rnd,))
+                            c = conn.execute("select count(*) from generate_series(1, %s::int)", (3,))
+                        total += a.fetchone()[0] + b.fetchone()[0] + c.fetchone()[0]
+                    try:
+                        with conns[0].pipeline():
+                            conns[0].execute("select 1 / %s::int", (0,))
+                            conns[0].execute("select %s::int", (1,))
+                    except psycopg.errors.DivisionByZero:
+                        total += 1000
+                print(total)
+                """;
+        io.pgstitch.it.support.ProcessResult direct = python.run(script, cluster.shard(1).port(), "txpool");
+        io.pgstitch.it.support.ProcessResult pooled = python.run(script, proxy.port(), "one");
+        assertThat(direct.exitCode()).as(direct.stderr()).isZero();
+        assertThat(pooled.exitCode()).as(pooled.stderr()).isZero();
+        assertThat(pooled.stdout()).isEqualTo(direct.stdout()).isEqualTo("10720\n");
+    }
+
     /** RPC calls are stitched in transaction mode too: the request holds its backend until its last answer. */
     @Test
     void rpcCallsAreStitchedInTransactionMode() throws Exception {

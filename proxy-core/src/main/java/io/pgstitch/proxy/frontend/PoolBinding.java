@@ -70,9 +70,18 @@ final class PoolBinding {
      * transaction block as an error of the statement would).
      */
     Frame inspect(Frame frame, Map<String, String> reported) {
+        if (!session.needsInspection(frame.content())) {
+            return frame;
+        }
         boolean query = frame.type() == Query.TYPE;
-        Parse parse = query ? null : Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
-        String text = query ? Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql() : parse.query();
+        Parse parse;
+        String text;
+        try {
+            parse = query ? null : Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
+            text = query ? Query.decodeWith(frame.body(), StandardCharsets.ISO_8859_1).sql() : parse.query();
+        } catch (RuntimeException malformed) {
+            return frame; // not a statement: PostgreSQL answers it as it would directly
+        }
         boolean wasPinned = session.pinnedBy() != null;
         ClientSession.Verdict verdict = session.inspect(text, reported.get("client_encoding"),
                 !"off".equals(reported.get("standard_conforming_strings")));

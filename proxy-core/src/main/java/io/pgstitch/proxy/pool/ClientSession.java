@@ -186,4 +186,27 @@ public final class ClientSession {
     private static boolean mayDefinePlaceholder(String bytes) {
         return bytes.indexOf('.') >= 0 && (bytes.contains("set") || bytes.contains("SET") || bytes.contains("Set"));
     }
+
+    /**
+     * Whether a Query or Parse body ({@code message}, not consumed) needs {@link #inspect}: always in transaction and
+     * statement modes; in session mode only when it has a dot and the letters "set" in any case (a placeholder
+     * variable can be defined by nothing else), decided on the bytes without decoding them.
+     */
+    public boolean needsInspection(io.netty.buffer.ByteBuf message) {
+        if (policy.releasesWhenIdle()) {
+            return true;
+        }
+        int from = message.readerIndex();
+        int to = message.writerIndex();
+        if (message.indexOf(from, to, (byte) '.') < 0) {
+            return false;
+        }
+        for (int i = from; i + 2 < to; i++) {
+            if ((message.getByte(i) | 0x20) == 's' && (message.getByte(i + 1) | 0x20) == 'e'
+                    && (message.getByte(i + 2) | 0x20) == 't') {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -133,4 +133,25 @@ class ClientSessionTest {
         return new ClientSession(new PoolConfig(mode, 8, 0, Duration.ofMinutes(10), Duration.ofHours(1),
                 Duration.ofSeconds(10), Duration.ofSeconds(30), "DISCARD ALL", 100, features));
     }
+
+    @Test
+    void sessionModeLooksOnlyAtTextsThatCouldSetAPlaceholder() {
+        ClientSession session = session(PoolMode.SESSION, SessionFeatures.PIN);
+        java.util.function.Predicate<String> needs = sql -> {
+            io.netty.buffer.ByteBuf body = io.netty.buffer.Unpooled.copiedBuffer(sql,
+                    java.nio.charset.StandardCharsets.ISO_8859_1);
+            try {
+                return session.needsInspection(body);
+            } finally {
+                body.release();
+            }
+        };
+        assertThat(needs.test("select 1")).isFalse();
+        assertThat(needs.test("select t.a from t")).isFalse();
+        assertThat(needs.test("SET app.tenant = 1")).isTrue();
+        assertThat(needs.test("select set_config('a.b', 'x', false)")).isTrue();
+        assertThat(needs.test("sEt a.b = 1")).isTrue();
+        assertThat(session(PoolMode.TRANSACTION, SessionFeatures.PIN).needsInspection(
+                io.netty.buffer.Unpooled.EMPTY_BUFFER)).isTrue();
+    }
 }
