@@ -36,6 +36,11 @@ public final class BackendPool {
 
     private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
     private static final long CLEANUP_TIMEOUT_MILLIS = 10_000;
+    /**
+     * A released backend goes to the first waiter on its own event loop (no task hop per message for the whole
+     * transaction) rather than to the longest waiting one, unless that one has waited this long: bounded unfairness.
+     */
+    private static final long SAME_LOOP_PREFERENCE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     /** How a client left its backend, which decides whether it can be reused. */
     public enum Release {
@@ -240,7 +245,7 @@ public final class BackendPool {
         }
         Waiter waiter;
         synchronized (this) {
-            waiter = waiters.poll();
+            waiter = nextWaiter(backend.loop());
             if (waiter == null) {
                 backend.releasedAt(System.nanoTime());
                 idle.addLast(backend);
@@ -253,6 +258,26 @@ public final class BackendPool {
         if (!waiter.promise().trySuccess(backend)) {
             release(backend, Release.CLEAN, 0, null);
         }
+    }
+
+    /**
+     * Caller holds the lock. The first waiter on {@code loop}, unless the longest waiting one has waited past
+     * {@link #SAME_LOOP_PREFERENCE_NANOS} (then it); the longest waiting one when none is on {@code loop}.
+     */
+    private Waiter nextWaiter(EventLoop loop) {
+        Waiter head = waiters.peekFirst();
+        if (head == null || head.loop() == loop
+                || System.nanoTime() - head.queuedNanos() > SAME_LOOP_PREFERENCE_NANOS) {
+            return waiters.poll();
+        }
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter waiter = it.next();
+            if (waiter.loop() == loop) {
+                it.remove();
+                return waiter;
+            }
+        }
+        return waiters.poll();
     }
 
     /** Closes a backend; its slot goes to the next waiter of this pool, or of another pool of the shard. */
