@@ -50,10 +50,10 @@ class TransactionPoolingIT {
                   one: { shard: shard1, database: txpool, pool: { size: 1 } }
                   stmt: { shard: shard1, database: txpool, pool: { mode: statement } }
                   session_one: { shard: shard1, database: txpool, pool: { mode: session, size: 1 } }
-                  rpc_tx: { shard: shard1, pool: { size: 1 } }
+                  rpc_pool: { shard: shard1, pool: { size: 1 } }
                 rpc: { functions: ["iasql_*"] }
                 """));
-        engine = RpcEngine.start(cluster.shard(1), "rpc_tx");
+        engine = RpcEngine.start(cluster.shard(1), "rpc_pool");
         strict = TestProxy.start(config(cluster,
                 "{ mode: transaction, size: 1, max_prepared_statements: 2, session_features: error }", ""));
     }
@@ -515,7 +515,7 @@ class TransactionPoolingIT {
     /** RPC calls are stitched in transaction mode too: the request holds its backend until its last answer. */
     @Test
     void rpcCallsAreStitchedInTransactionMode() throws Exception {
-        try (Connection a = connect("rpc_tx"); Connection b = connect("rpc_tx")) {
+        try (Connection a = connect("rpc_pool"); Connection b = connect("rpc_pool")) {
             for (Connection c : List.of(a, b, a)) {
                 try (Statement s = c.createStatement()) {
                     assertThat(s.execute("insert into side_effect values ('before'); select iasql_noop(); "

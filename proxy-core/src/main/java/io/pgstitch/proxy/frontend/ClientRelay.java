@@ -45,6 +45,8 @@ import java.util.Map;
 final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRegistry.CancelTarget {
 
     static final String NAME = "relay";
+    /** Messages read while a backend is being taken before reading pauses (a pipelining client sends more). */
+    private static final int MAX_QUEUED_FOR_A_BACKEND = 32;
 
     private final ClientConnection client;
     private final Channel channel;
@@ -137,7 +139,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         }
         if (!binding.ready() || !pending.isEmpty()) { // between transactions: a backend is on its way
             pending.add(frame);
-            channel.config().setAutoRead(false);
+            if (stitched != null || pending.size() >= MAX_QUEUED_FOR_A_BACKEND) {
+                channel.config().setAutoRead(false); // not for every bind: each pause and resume is a syscall
+            }
             relayPending();
             return;
         }
