@@ -8,19 +8,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
 import static io.pgstitch.it.RpcFixture.scalar;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * A block that holds a cursor over an RPC call, which pgstitch keeps on an RPC connection of the session's: what
  * the session does to its cursors and its block must reach that connection as PostgreSQL would do it to the
  * session's own. Each case directly against PostgreSQL, then through pgstitch, with the same outcome: CLOSE ALL,
- * savepoints, a COMMIT that fails, a FETCH sent with the extended protocol.
+ * savepoints, a COMMIT that fails, a FETCH sent with the extended protocol, and PgJDBC's savepoints and COMMIT,
+ * which it sends with the extended protocol.
  */
 class RpcKeptCursorsIT {
 
@@ -159,6 +164,98 @@ class RpcKeptCursorsIT {
                 connection.commit();
                 assertThat(rows).as(via.name()).containsExactly("1", "2", "|", "|", "4", "5", "|");
                 assertThat(scalar(connection, "select count(*) from pg_cursors where name = 'c'")).isEqualTo("0");
+                connection.commit();
+            }
+        }
+    }
+
+    /** The first column of the first row {@code sql} gives, run with {@code statement}. */
+    private static String first(Statement statement, String sql) throws SQLException {
+        try (ResultSet rs = statement.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
+     * PgJDBC sends {@code setSavepoint()}, {@code rollback(savepoint)} and {@code releaseSavepoint} as
+     * Parse/Bind/Execute: while its fetch-size portal over an RPC call is read in steps, a savepoint set, a cursor
+     * over an RPC call declared after it and a rollback to it behave as directly: the portal read on, from where
+     * it was, and the cursor gone.
+     */
+    @Test
+    void pgjdbcSavepointsAreFollowedByTheRpcConnection() throws Exception {
+        List<List<String>> outcomes = new ArrayList<>();
+        for (Via via : rpc.both()) {
+            List<String> seen = new ArrayList<>();
+            try (Connection connection = via.connect()) {
+                connection.setAutoCommit(false);
+                try (Statement reader = connection.createStatement(); Statement other = connection.createStatement()) {
+                    reader.setFetchSize(2);
+                    try (ResultSet rs = reader.executeQuery("select i from iasql_setof(7)")) {
+                        for (int i = 0; i < 3; i++) { // two fetches: 1 and 2, then 3 and 4
+                            assertThat(rs.next()).isTrue();
+                            seen.add(rs.getString(1));
+                        }
+                        Savepoint savepoint = connection.setSavepoint();
+                        other.execute("declare b cursor for select i from iasql_setof(3)");
+                        seen.add("b" + first(other, "fetch 1 from b"));
+                        Savepoint inner = connection.setSavepoint("inner");
+                        seen.add("b" + first(other, "fetch 1 from b"));
+                        connection.releaseSavepoint(inner);
+                        for (int i = 0; i < 2; i++) { // 4, then a fetch after the savepoint: 5 and 6
+                            assertThat(rs.next()).isTrue();
+                            seen.add(rs.getString(1));
+                        }
+                        connection.rollback(savepoint);
+                        while (rs.next()) { // 6, then a fetch after the rollback: 7
+                            seen.add(rs.getString(1));
+                        }
+                    }
+                    Savepoint again = connection.setSavepoint();
+                    try {
+                        seen.add("b" + first(other, "fetch 1 from b"));
+                    } catch (SQLException e) {
+                        seen.add(e.getSQLState());
+                    }
+                    connection.rollback(again);
+                    seen.add(first(other, "select 'alive'"));
+                }
+                connection.commit();
+            }
+            outcomes.add(seen);
+        }
+        assertThat(outcomes.get(0)).containsExactly("1", "2", "3", "b1", "b2", "4", "5", "6", "7", "34000", "alive");
+        assertThat(outcomes.get(1)).as("through pgstitch").isEqualTo(outcomes.get(0));
+    }
+
+    /**
+     * PgJDBC's {@code commit()} sends COMMIT as Parse/Bind/Execute: when the RPC connection kept for its fetch-size
+     * portal fails to commit (a deferred unique violation), commit() throws that SQLSTATE, as directly, and the
+     * session's own work is rolled back with it.
+     */
+    @Test
+    void aPgjdbcCommitThatFailsOnTheRpcConnectionThrowsItsSqlState() throws Exception {
+        for (Via via : rpc.both()) {
+            String note = via.module("jdbc-clash");
+            try (Connection connection = via.connect()) {
+                connection.setAutoCommit(false);
+                try (Statement statement = connection.createStatement()) {
+                    statement.setFetchSize(1);
+                    try (ResultSet rs = statement.executeQuery("select iasql_clash()")) {
+                        assertThat(rs.next()).isTrue();
+                        assertThat(rs.getString(1)).isEqualTo("clash");
+                    }
+                }
+                try (PreparedStatement insert = connection.prepareStatement("insert into side_effect values (?)")) {
+                    insert.setString(1, note);
+                    assertThat(insert.executeUpdate()).isEqualTo(1);
+                }
+                assertThat(catchThrowable(connection::commit)).as(via.name()).isInstanceOfSatisfying(
+                        SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("23505"));
+                assertThat(scalar(connection, "select count(*) from side_effect where note = '" + note + "'"))
+                        .as(via.name()).isEqualTo("0");
+                assertThat(scalar(connection, "select count(*) from clash")).as(via.name()).isEqualTo("0");
                 connection.commit();
             }
         }

@@ -18,7 +18,10 @@ import java.util.Objects;
  * Cuts a held extended-protocol batch into steps, exactly like a multi-statement Query: runs of the session's
  * messages end with a Sync of the proxy's; each RPC statement's messages (its Parse replayed under the client's
  * own name when the batch did not send it, its statement closed at the end) make a step of their own, and so do
- * the messages that go on with a portal living on the {@link KeptConnection}. Session loop only.
+ * the messages that go on with a portal living on the {@link KeptConnection}. The Parse, Bind, Describe and
+ * Execute of a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT that the kept connection follows
+ * ({@link StitchStep.OnKept}) make a session segment of their own, so that the kept connection follows it as it
+ * follows one sent as a Query: after it, or, for COMMIT, before its Execute. Session loop only.
  */
 final class BatchPlanner {
 
@@ -47,10 +50,13 @@ final class BatchPlanner {
     /**
      * A held message; {@code statement} is the RPC statement an RPC message belongs to, as it was when the message
      * arrived (a later Parse may reuse the name); {@code portal} the portal a Bind, Describe, Execute or Close
-     * names; {@code continues} the portal on the kept connection it goes on with, or null.
+     * names; {@code continues} the portal on the kept connection it goes on with, or null; {@code follow} what
+     * the kept connection does to follow the session's statement whose message this is (a Parse, Bind, Describe
+     * or Execute of SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT, while a block is kept), or null: the messages of
+     * one such statement carry the same instance.
      */
     record Held(ByteBuf message, Target target, RpcStatement statement, boolean execute, String portal,
-                        String continues, int maxRows, Registration registers) {
+                        String continues, int maxRows, Registration registers, StitchStep.OnKept follow) {
 
         byte type() {
             return message.getByte(message.readerIndex());
@@ -61,12 +67,15 @@ final class BatchPlanner {
     private final ByteBufAllocator alloc;
     private final KeptConnection kept;
     private final QueryPlanner queries;
+    private final TransactionWatch watch;
 
-    BatchPlanner(RpcSettings settings, ByteBufAllocator alloc, KeptConnection kept, QueryPlanner queries) {
+    BatchPlanner(RpcSettings settings, ByteBufAllocator alloc, KeptConnection kept, QueryPlanner queries,
+                 TransactionWatch watch) {
         this.settings = settings;
         this.alloc = alloc;
         this.kept = kept;
         this.queries = queries;
+        this.watch = watch;
     }
 
     /**
@@ -84,20 +93,72 @@ final class BatchPlanner {
         List<Held> segment = new ArrayList<>();
         for (Held message : batch) {
             if (!segment.isEmpty() && startsSegment(segment, message)) {
-                steps.add(step(segment, flushed));
+                addSteps(steps, segment, flushed);
                 segment = new ArrayList<>();
             }
             segment.add(message);
         }
         if (!segment.isEmpty()) {
-            steps.add(step(segment, flushed));
+            addSteps(steps, segment, flushed);
         }
         return steps;
+    }
+
+    private void addSteps(List<StitchStep> steps, List<Held> segment, boolean flushed) {
+        if (segment.get(0).follow() != null) {
+            steps.addAll(followedSteps(segment));
+        } else {
+            steps.add(step(segment, flushed));
+        }
+    }
+
+    /**
+     * The steps of the messages of one transaction-control statement the kept connection follows, as
+     * {@link QueryPlanner} makes them for the statement sent as a Query: the session's, then the kept
+     * connection's; for COMMIT the kept connection's first, before the session's Execute (so that a failure there
+     * is the client's, and the session's block is rolled back), its Parse and Bind still answered before, as
+     * PostgreSQL answers them before it fails the Execute. Without an Execute nothing is followed.
+     */
+    private List<StitchStep> followedSteps(List<Held> segment) {
+        StitchStep.OnKept follow = segment.get(0).follow();
+        int execute = 0;
+        while (execute < segment.size() && !segment.get(execute).execute()) {
+            execute++;
+        }
+        if (execute == segment.size()) {
+            return List.of(transactionStep(segment, null));
+        }
+        if (follow.follows() == StitchStep.OnKept.Follows.COMMIT) {
+            List<StitchStep> steps = new ArrayList<>(3);
+            if (execute > 0) { // in a block a Sync leaves the portal bound: the Execute finds it after
+                steps.add(transactionStep(segment.subList(0, execute), null));
+            }
+            steps.add(follow);
+            steps.add(transactionStep(segment.subList(execute, segment.size()), null));
+            return steps;
+        }
+        // ROLLBACK TO answers as ROLLBACK does: the block goes on, the kept connection's with it
+        Runnable goesOn = follow.follows() == StitchStep.OnKept.Follows.ROLLBACK_TO
+                ? () -> kept.goesOn(watch.blockEnds()) : null;
+        return List.of(transactionStep(segment, goesOn), follow);
+    }
+
+    private StitchStep.OnSession transactionStep(List<Held> part, Runnable whenSucceeded) {
+        List<ByteBuf> messages = new ArrayList<>(part.size() + 1);
+        part.forEach(message -> messages.add(message.message()));
+        messages.add(Sync.INSTANCE.encode(alloc));
+        return new StitchStep.OnSession(messages, false, whenSucceeded, true);
     }
 
     private boolean startsSegment(List<Held> segment, Held next) {
         Held first = segment.get(0);
         boolean executed = segment.stream().anyMatch(Held::execute);
+        if (first.follow() != null || next.follow() != null) {
+            // a statement the kept connection follows is a segment of its own; a new Parse or Bind after its
+            // Execute is another statement (PgJDBC binds its prepared COMMIT again and again)
+            return first.follow() != next.follow()
+                    || executed && (next.type() == Parse.TYPE || next.type() == Bind.TYPE);
+        }
         if (first.target() != next.target()) {
             return true;
         }

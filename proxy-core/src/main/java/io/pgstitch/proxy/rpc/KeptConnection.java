@@ -206,7 +206,8 @@ final class KeptConnection implements BackendListener {
     /**
      * Ends the connection's block as the session's already ended, then gives it back and runs {@code next}. A
      * COMMIT that fails here cannot be told to the client any more (its own COMMIT is answered): it is logged.
-     * (A COMMIT the client sends as a Query is followed before the session's: {@link #follow}.)
+     * (A COMMIT the client sends while the block is kept, as a Query or with
+     * Parse/Bind/Execute, is followed before the session's: {@link #follow}.)
      */
     void end(boolean commit, ByteBufAllocator alloc, Runnable next) {
         run(commit ? "COMMIT" : "ROLLBACK", alloc, error -> {

@@ -119,7 +119,7 @@ final class QueryPlanner {
     }
 
     /** What the kept connection does to follow a transaction-control statement of the session, or null. */
-    private static StitchStep.OnKept.Follows follows(SqlStatement statement) {
+    static StitchStep.OnKept.Follows follows(SqlStatement statement) {
         return switch (statement.transaction()) {
             case SAVEPOINT -> StitchStep.OnKept.Follows.SAVEPOINT;
             case RELEASE_SAVEPOINT -> StitchStep.OnKept.Follows.RELEASE;

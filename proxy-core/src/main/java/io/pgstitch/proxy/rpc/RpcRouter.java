@@ -53,8 +53,10 @@ import java.util.Objects;
  * in a transaction block, and a cursor declared over an RPC call, live on the RPC connection the session keeps
  * ({@link KeptConnection}); the router sends what refers to them there (Execute, Describe and Close of the
  * portal, FETCH, MOVE and CLOSE of the cursor), and while that connection is kept it holds every request, so
- * that the end of the session's block ends the kept connection's before the client hears of it. A PREPARE of an
- * RPC call runs in the session (it only parses) and is remembered: each EXECUTE of it runs on an RPC connection
+ * that the end of the session's block ends the kept connection's before the client hears of it; a SAVEPOINT,
+ * RELEASE, ROLLBACK TO or COMMIT sent meanwhile, as a Query or with Parse/Bind/Execute (PgJDBC's
+ * {@code setSavepoint()}, {@code commit()}), is followed there ({@link StitchStep.OnKept}). A PREPARE of an RPC
+ * call runs in the session (it only parses) and is remembered: each EXECUTE of it runs on an RPC connection
  * with the PREPARE replayed first. A statement whose effect would stay on the RPC connection (a temporary
  * table, a cursor WITH HOLD, set_config) is refused by name. {@link TransactionWatch} follows the session
  * backend's answers, so that an RPC call that is the first statement of a block may run.
@@ -118,6 +120,15 @@ public final class RpcRouter {
     private final Map<String, RpcStatement> rpcStatements = new HashMap<>();
     /** Portal name to the RPC statement it was bound from, in the batch under way; portals that live on are kept's. */
     private final Map<String, RpcStatement> rpcPortals = new HashMap<>();
+    /**
+     * Prepared statements (the client's names) that are a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT, with what the
+     * kept connection does to follow them; kept whether or not a connection is kept, since PgJDBC prepares its
+     * COMMIT once it has run it a few times and then only binds it. Their messages go to the session backend as
+     * they came.
+     */
+    private final Map<String, StitchStep.OnKept> followedStatements = new HashMap<>();
+    /** Portals bound from {@link #followedStatements} in the batch under way. */
+    private final Map<String, StitchStep.OnKept> followedPortals = new HashMap<>();
     private final TransactionWatch watch = new TransactionWatch();
     private final KeptConnection kept = new KeptConnection();
     private final QueryPlanner queries;
@@ -141,7 +152,7 @@ public final class RpcRouter {
         this.settings = settings;
         this.alloc = alloc;
         this.queries = new QueryPlanner(settings, alloc, kept, watch);
-        this.batches = new BatchPlanner(settings, alloc, kept, queries);
+        this.batches = new BatchPlanner(settings, alloc, kept, queries, watch);
     }
 
     /**
@@ -163,6 +174,7 @@ public final class RpcRouter {
             case Query.TYPE -> query(frame, standardConformingStrings, clientEncoding);
             case Parse.TYPE -> {
                 Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
+                followedStatements.remove(parse.statement());
                 RpcStatement statement = rpcStatement(parse, frame, standardConformingStrings, clientEncoding);
                 if (statement != null && statement.prepare() != null && statement.parseMessage() == null) {
                     // a PREPARE of an RPC call: it runs in the session, whose answer the plan must see
@@ -175,19 +187,29 @@ public final class RpcRouter {
                     yield hold(frame, Target.RPC, statement, false, null, null, 0);
                 }
                 rpcStatements.remove(parse.statement());
-                yield session(frame, false);
+                StitchStep.OnKept follow = followed(parse.query(), standardConformingStrings, clientEncoding);
+                if (follow != null) {
+                    followedStatements.put(parse.statement(), follow);
+                }
+                yield following(frame, false, follow);
             }
             case Bind.TYPE -> {
                 Bind.decodeNames(frame.body()); // checks the layout; the names are read below, byte for byte
                 String portal = name(frame.body(), 0);
-                RpcStatement statement = rpcStatements.get(name(frame.body(), portal.length() + 1));
+                String boundFrom = name(frame.body(), portal.length() + 1);
+                RpcStatement statement = rpcStatements.get(boundFrom);
+                followedPortals.remove(portal);
                 if (statement != null) {
                     rpcPortals.put(portal, statement);
                     yield hold(frame, Target.RPC, statement, false, portal, null, 0);
                 }
                 rpcPortals.remove(portal);
                 kept.remove(portal); // the client's next use of the name means the session's portal
-                yield session(frame, false);
+                StitchStep.OnKept follow = followedStatements.get(boundFrom);
+                if (follow != null) {
+                    followedPortals.put(portal, follow);
+                }
+                yield following(frame, false, follow);
             }
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(frame.body());
@@ -195,7 +217,7 @@ public final class RpcRouter {
                 if (describe.target() == Describe.Target.STATEMENT) {
                     RpcStatement statement = rpcStatements.get(name);
                     yield statement != null ? hold(frame, Target.RPC, statement, false, null, null, 0)
-                            : session(frame, false);
+                            : following(frame, false, followedStatements.get(name));
                 }
                 yield portalMessage(frame, name, false, 0);
             }
@@ -210,8 +232,10 @@ public final class RpcRouter {
                     // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
                     // a name it does not know, so the session backend can answer it.
                     rpcStatements.remove(name);
+                    followedStatements.remove(name);
                     yield session(frame, false);
                 }
+                followedPortals.remove(name);
                 yield portalMessage(frame, name, false, 0);
             }
             case 'H' -> {
@@ -242,7 +266,59 @@ public final class RpcRouter {
         if (kept.function(name) != null) {
             return hold(frame, Target.RPC, null, execute, name, name, maxRows);
         }
-        return session(frame, execute);
+        return following(frame, execute, followedPortals.get(name));
+    }
+
+    /**
+     * A message for the session backend that belongs to a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT the kept
+     * connection follows ({@code follow}, or null when it belongs to none): while a block is kept it is held with
+     * {@code follow}, so that the plan has the kept connection follow it as it follows the statement sent as a
+     * Query (PgJDBC sends these with Parse/Bind/Execute).
+     */
+    private Routing following(Frame frame, boolean execute, StitchStep.OnKept follow) {
+        if (follow == null || !kept.inBlock()) {
+            return session(frame, execute);
+        }
+        return hold(frame, Target.SESSION, null, execute, null, null, 0, null, follow);
+    }
+
+    /**
+     * What the kept connection does to follow the statement a Parse prepares, when that is a SAVEPOINT, RELEASE,
+     * ROLLBACK TO or COMMIT; null otherwise. Only a text whose first word may be one of these is analysed.
+     */
+    private StitchStep.OnKept followed(String bytes, boolean standardConformingStrings, String clientEncoding) {
+        ClientEncoding encoding = encoding(clientEncoding);
+        if (encoding == null || !mayControlTransaction(bytes)) {
+            return null;
+        }
+        List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
+                .statements();
+        SqlStatement only = statements.size() == 1 ? statements.get(0) : null;
+        StitchStep.OnKept.Follows follows = only == null || only.kind() != StatementKind.TRANSACTION_CONTROL ? null
+                : QueryPlanner.follows(only);
+        return follows == null ? null : new StitchStep.OnKept(follows, only.name());
+    }
+
+    /**
+     * Whether the first word of {@code bytes} may begin a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT (END): a cheap
+     * look, so that other Parses are not analysed; a text that begins with a comment may.
+     */
+    static boolean mayControlTransaction(String bytes) {
+        int at = 0;
+        while (at < bytes.length() && " \t\n\r\f".indexOf(bytes.charAt(at)) >= 0) {
+            at++;
+        }
+        if (bytes.startsWith("--", at) || bytes.startsWith("/*", at)) {
+            return true;
+        }
+        int start = at;
+        while (at < bytes.length() && (bytes.charAt(at) | 0x20) >= 'a' && (bytes.charAt(at) | 0x20) <= 'z') {
+            at++;
+        }
+        String word = bytes.substring(start, at);
+        return word.equalsIgnoreCase("savepoint") || word.equalsIgnoreCase("release")
+                || word.equalsIgnoreCase("rollback") || word.equalsIgnoreCase("commit")
+                || word.equalsIgnoreCase("end");
     }
 
     /**
@@ -393,6 +469,11 @@ public final class RpcRouter {
 
     private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
                          String continues, int maxRows, Registration registers) {
+        return hold(frame, target, statement, execute, portal, continues, maxRows, registers, null);
+    }
+
+    private Routing hold(Frame frame, Target target, RpcStatement statement, boolean execute, String portal,
+                         String continues, int maxRows, Registration registers, StitchStep.OnKept follow) {
         if (held == null) {
             held = new ArrayList<>();
             heldBytes = 0;
@@ -404,7 +485,8 @@ public final class RpcRouter {
             throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "an extended-protocol batch that calls an"
                     + " RPC function sent more than " + MAX_HELD_BYTES + " bytes without a Sync");
         }
-        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows, registers));
+        held.add(new Held(frame.content(), target, statement, execute, portal, continues, maxRows, registers,
+                follow));
         executeSinceSync |= execute;
         return Routing.HELD;
     }
@@ -412,6 +494,7 @@ public final class RpcRouter {
     private Routing sync(Frame frame) {
         if (held == null && !kept.active()) {
             rpcPortals.clear();
+            followedPortals.clear();
             executeSinceSync = false;
             unsynced = false;
             return Routing.PASS;
@@ -428,6 +511,7 @@ public final class RpcRouter {
     /** Plans the held batch; its portals end with its segments, or live on on the kept connection. */
     private Routing runHeld(boolean answersSync) {
         rpcPortals.clear();
+        followedPortals.clear();
         executeSinceSync = false;
         plan = batches.plan(held, heldAfterForwarded, !answersSync);
         planAnswersSync = answersSync;

@@ -27,8 +27,13 @@ public sealed interface StitchStep {
      *                       skipping the client's next messages
      * @param whenSucceeded  run when the step is answered without an error (a PREPARE of an RPC call is then
      *                       remembered, a DEALLOCATE forgets it); null when there is nothing to do
+     * @param transactionControl its messages are the Parse, Bind, Describe and Execute of a SAVEPOINT, RELEASE,
+     *                       ROLLBACK TO or COMMIT the kept connection follows: their ParseComplete and
+     *                       BindComplete take no snapshot (PostgreSQL takes none for transaction control), so they
+     *                       leave a block fresh ({@link TransactionWatch})
      */
-    record OnSession(List<ByteBuf> messages, boolean evenAfterError, Runnable whenSucceeded) implements StitchStep {
+    record OnSession(List<ByteBuf> messages, boolean evenAfterError, Runnable whenSucceeded,
+                     boolean transactionControl) implements StitchStep {
 
         OnSession(List<ByteBuf> messages) {
             this(messages, false, null);
@@ -36,6 +41,10 @@ public sealed interface StitchStep {
 
         OnSession(List<ByteBuf> messages, boolean evenAfterError) {
             this(messages, evenAfterError, null);
+        }
+
+        OnSession(List<ByteBuf> messages, boolean evenAfterError, Runnable whenSucceeded) {
+            this(messages, evenAfterError, whenSucceeded, false);
         }
     }
 
@@ -99,7 +108,8 @@ public sealed interface StitchStep {
      * What the kept connection does to follow the session's transaction block (see {@link KeptConnection}),
      * when it holds a block: SAVEPOINT, RELEASE and ROLLBACK TO after the session ran them, CLOSE ALL after the
      * session's, COMMIT before the session's, so that a COMMIT failing there fails for the client as PostgreSQL's
-     * would. Its answers are not the client's, but an error. Nothing to do when no connection is kept.
+     * would; sent as a Query or with Parse/Bind/Execute alike. Its answers are not the client's, but an error.
+     * Nothing to do when no connection is kept.
      *
      * @param savepoint the savepoint the session's statement names (as PostgreSQL resolves it), or null
      */

@@ -247,7 +247,10 @@ public final class StitchedRequest {
             frame.release();
             return;
         }
-        watch.observe(frame);
+        if (!(sessionStep != null && sessionStep.transactionControl()
+                && (frame.type() == '1' || frame.type() == '2'))) {
+            watch.observe(frame); // (ParseComplete, BindComplete: a SAVEPOINT's leave a block fresh)
+        }
         if (frame.type() == ReadyForQuery.TYPE) {
             frame.release();
             return;

@@ -409,4 +409,79 @@ class RpcRouterTest {
         assertThat(lifetime.keeps(false)).as("in autocommit the portal ends at the Sync").isFalse();
         assertThat(lifetime.keeps(true)).as("in a block it lives until the block ends").isTrue();
     }
+
+    @Test
+    void onlyTextsThatMayControlTheTransactionAreAnalysedForTheKeptConnection() {
+        assertThat(RpcRouter.mayControlTransaction("COMMIT")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("  savepoint JDBC_SAVEPOINT_1")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("ROLLBACK TO SAVEPOINT s")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("release s")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("end")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("/* a comment */ commit")).isTrue();
+        assertThat(RpcRouter.mayControlTransaction("select 1")).isFalse();
+        assertThat(RpcRouter.mayControlTransaction("committed")).isFalse();
+        assertThat(RpcRouter.mayControlTransaction("")).isFalse();
+    }
+
+    private static BatchPlanner.Held followed(Frame message, boolean execute, StitchStep.OnKept follow) {
+        return new BatchPlanner.Held(message.content(), BatchPlanner.Target.SESSION, null, execute, null, null, 0,
+                null, follow);
+    }
+
+    private static BatchPlanner.Held plain(Frame message, boolean execute) {
+        return followed(message, execute, null);
+    }
+
+    /** As PgJDBC sends setSavepoint() and commit() while a block is kept: Parse, Bind, Execute of each. */
+    @Test
+    void aSavepointOrCommitSentWithTheExtendedProtocolIsFollowedByTheKeptConnection() {
+        RpcSettings settings = settings(RpcSplit.RPC_ONLY);
+        KeptConnection kept = new KeptConnection();
+        QueryPlanner queries = new QueryPlanner(settings, ByteBufAllocator.DEFAULT, kept, new TransactionWatch());
+        BatchPlanner batches = new BatchPlanner(settings, ByteBufAllocator.DEFAULT, kept, queries,
+                new TransactionWatch());
+        StitchStep.OnKept savepoint = new StitchStep.OnKept(StitchStep.OnKept.Follows.SAVEPOINT, "s");
+        List<StitchStep> steps = batches.plan(List.of(
+                plain(frame(new Parse("", "insert into t values (1)", new int[0])), false),
+                plain(bind("", ""), false),
+                plain(frame(new Execute("", 0)), true),
+                followed(frame(new Parse("", "savepoint s", new int[0])), false, savepoint),
+                followed(bind("", ""), false,
+                        savepoint),
+                followed(frame(new Execute("", 0)), true, savepoint)), false, false);
+        plans.addAll(steps);
+        assertThat(steps).map(RpcRouterTest::describeFollowing).containsExactly(
+                "session P[] B[] E S", "session(transaction control) P[] B[] E S", "kept SAVEPOINT s");
+
+        StitchStep.OnKept commit = new StitchStep.OnKept(StitchStep.OnKept.Follows.COMMIT, null);
+        steps = batches.plan(List.of(
+                followed(bind("", "S_1"),
+                        false, commit),
+                followed(frame(new Execute("", 1)), true, commit),
+                followed(bind("", "S_1"),
+                        false, commit),
+                followed(frame(new Execute("", 1)), true, commit)), false, false);
+        plans.addAll(steps);
+        assertThat(steps).as("the kept connection commits before the session's Execute; each bind another COMMIT")
+                .map(RpcRouterTest::describeFollowing).containsExactly(
+                        "session(transaction control) B[S_1] S", "kept COMMIT null",
+                        "session(transaction control) E S",
+                        "session(transaction control) B[S_1] S", "kept COMMIT null",
+                        "session(transaction control) E S");
+
+        steps = batches.plan(List.of(followed(frame(new Parse("S_2", "release s", new int[0])), false,
+                new StitchStep.OnKept(StitchStep.OnKept.Follows.RELEASE, "s"))), false, false);
+        plans.addAll(steps);
+        assertThat(steps).as("prepared, not run: nothing to follow").map(RpcRouterTest::describeFollowing)
+                .containsExactly("session(transaction control) P[S_2] S");
+    }
+
+    private static String describeFollowing(StitchStep step) {
+        if (step instanceof StitchStep.OnKept follow) {
+            return "kept " + follow.follows() + " " + follow.savepoint();
+        }
+        String described = describe(step);
+        return step instanceof StitchStep.OnSession session && session.transactionControl()
+                ? described.replaceFirst("^session", "session(transaction control)") : described;
+    }
 }
