@@ -47,6 +47,11 @@ public final class BackendLease {
     private boolean sendingMessage;
     /** Backend's loop: the owner of a message read from the backend that has begun and not ended. */
     private ResponseTarget receivingFor;
+    /**
+     * Set on the backend's loop when the backend goes back between transactions: from then on its frames and
+     * channel events are nobody's (the session may have taken another backend meanwhile).
+     */
+    private volatile boolean detached;
     /** Transaction and statement modes: the client's prepared statements under the backend's names; else null. */
     private final StatementTranslator statements;
 
@@ -185,6 +190,10 @@ public final class BackendLease {
      * the backend's pipeline, which reports it to the listener.
      */
     void received(Frame read, BackendListener listener) {
+        if (detached) { // given back: read before the pool's idle handler took over, it is nobody's
+            read.release();
+            return;
+        }
         if (read.isContinuation()) { // the rest of a message whose head has found its owner
             ResponseTarget target = receivingFor;
             if (target == null) {
@@ -224,6 +233,15 @@ public final class BackendLease {
         receivingFor = frame.remaining() > 0 ? target : null;
         onSessionLoop(() -> target.response(frame), listener);
         answered.forEach(callback -> onSessionLoop(callback, listener));
+    }
+
+    /** A channel event (writability, close, failure): for the session unless the backend went back. */
+    void channelEvent(Runnable event, BackendListener listener) {
+        onSessionLoop(() -> {
+            if (!detached) {
+                event.run();
+            }
+        }, listener);
     }
 
     /**
@@ -289,6 +307,7 @@ public final class BackendLease {
         onBackendLoop(() -> {
             boolean idle = !sendingMessage && receivingFor == null && pending.idle() && channel().isActive();
             if (idle) {
+                detached = true;
                 pooled.pool().release(pooled, BackendPool.Release.TRANSACTION_END, 0, cancelInFlight);
             }
             onSessionLoop(() -> done.accept(idle), listener);

@@ -26,22 +26,22 @@ final class BackendRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        lease.onSessionLoop(listener::backendReadComplete, listener);
+        lease.onSessionLoop(listener::backendReadComplete, listener); // flushes what the last frames wrote
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = ctx.channel().isWritable();
-        lease.onSessionLoop(() -> listener.backendWritabilityChanged(writable), listener);
+        lease.channelEvent(() -> listener.backendWritabilityChanged(writable), listener);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        lease.onSessionLoop(listener::backendClosed, listener);
+        lease.channelEvent(listener::backendClosed, listener);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        lease.onSessionLoop(() -> listener.backendFailed(cause), listener);
+        lease.channelEvent(() -> listener.backendFailed(cause), listener);
     }
 }

@@ -75,7 +75,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     /** Between the backend's CopyInResponse and the client's CopyDone or CopyFail (or the ReadyForQuery). */
     private boolean copyIn;
     /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
-    private boolean held;
+    private final PauseHold pause;
     /** The binding policy and what the session holds apart from its backend (statements, settings). */
     private final ClientSession session;
     /** Transaction and statement modes, between transactions: the backend is being given back or taken. */
@@ -91,6 +91,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         this.rpc = client.context().rpc().get();
         this.router = rpc.active() ? new RpcRouter(rpc, channel.alloc()) : null;
         this.stitchSession = new RelayStitchSession(this, client, route, login, rpc);
+        this.pause = new PauseHold(client, this::relayPending);
         this.session = new ClientSession(route.pool());
         this.binding = new PoolBinding(this, client, route, login, session);
     }
@@ -133,8 +134,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 ? MessageSizeLimit.refusal(oversized, channel.alloc()) : (Frame) msg;
         boolean startsTransaction = client.counters().idle();
         client.counters().received(frame.type(), frame.content().readableBytes());
-        if (held || (startsTransaction && client.context().pauses().holds(client.databaseId()))) {
-            hold(frame);
+        if (pause.holds(startsTransaction)) {
+            pending.add(frame);
+            pause.begin();
             return;
         }
         if (!binding.ready() || !pending.isEmpty()) { // between transactions: a backend is on its way
@@ -146,29 +148,6 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             return;
         }
         relayToBackend(frame);
-    }
-
-    /** PAUSE: the client's next transaction waits, unread, until RESUME; it is not refused. */
-    private void hold(Frame frame) {
-        pending.add(frame);
-        if (held) {
-            return;
-        }
-        held = true;
-        channel.config().setAutoRead(false);
-        client.phase(LiveClient.Phase.WAITING);
-        long since = System.nanoTime();
-        Runnable resume = () -> channel.eventLoop().execute(() -> {
-            held = false;
-            if (!client.isClosed()) {
-                client.phase(LiveClient.Phase.ACTIVE);
-                client.counters().waited(System.nanoTime() - since);
-                relayPending();
-            }
-        });
-        if (!client.context().pauses().whenResumed(client.databaseId(), resume)) {
-            resume.run();
-        }
     }
 
     private void relayToBackend(Frame frame) {
@@ -249,7 +228,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
      */
     void relayPending() {
         try {
-            while (stitched == null && !held && !client.isClosed() && !pending.isEmpty()) {
+            while (stitched == null && !pause.active() && !client.isClosed() && !pending.isEmpty()) {
                 if (!binding.ready()) {
                     if (pending.peek().type() == 'X') { // no backend needed to say goodbye
                         relayToBackend(pending.poll());
