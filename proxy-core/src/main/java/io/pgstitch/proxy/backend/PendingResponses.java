@@ -41,6 +41,11 @@ final class PendingResponses {
         /** One of its extended messages failed: the backend discards what follows up to a Sync. */
         boolean skipping;
         List<Runnable> whenAnswered;
+        /**
+         * Its first message was sent right after CopyData, before the CopyInResponse was read: if that response
+         * comes for the request before it, the backend reads this message as part of the COPY (and fails it).
+         */
+        boolean afterCopyData;
 
         Request(ResponseTarget owner) {
             this.owner = owner;
@@ -51,6 +56,8 @@ final class PendingResponses {
     private final ResponseTarget idleTarget;
     private TransactionStatus status;
     private boolean copyIn;
+    /** CopyData was sent while copy-in mode was not yet known: the client believes a COPY FROM STDIN runs. */
+    private boolean copyDataAhead;
 
     /** @param idleTarget receives frames that arrive while nothing is owed (an unsolicited FATAL, a notice) */
     PendingResponses(TransactionStatus initial, ResponseTarget idleTarget) {
@@ -62,6 +69,7 @@ final class PendingResponses {
     void sent(byte type, ResponseTarget owner) {
         if (type == 'd' || type == 'c' || type == 'f') {
             copyIn &= type == 'd'; // CopyDone and CopyFail end copy-in mode
+            copyDataAhead = type == 'd' && !copyIn;
             return; // part of the request that started the COPY
         }
         if (copyIn && (type == 'S' || type == 'H')) {
@@ -74,6 +82,7 @@ final class PendingResponses {
         Request open = requests.peekLast();
         if (open == null || open.synced) {
             open = new Request(owner);
+            open.afterCopyData = copyDataAhead;
             requests.addLast(open);
         } else {
             open.owner = owner;
@@ -131,6 +140,8 @@ final class PendingResponses {
             }
             case 'G' -> {
                 copyIn = true;
+                copyDataAhead = false;
+                swallowedByCopy(head);
                 if (head != null && head.synced && head.syncedBy == 'S') {
                     // the COPY's Execute was followed by its Sync before this was read: the backend reads that Sync
                     // in copy-in mode and ignores it; the client's next Sync, after CopyDone, ends the request
@@ -144,6 +155,30 @@ final class PendingResponses {
             }
         }
         return head == null ? idleTarget : head.owner;
+    }
+
+    /**
+     * A COPY FROM STDIN began for {@code head}: a Query or FunctionCall the client sent after its CopyData, before
+     * this was read, is read by the backend as part of the COPY (which it fails, "unexpected message type"), and is
+     * answered by nothing of its own; waiting for it would never end.
+     */
+    private void swallowedByCopy(Request head) {
+        if (head == null || requests.size() < 2) {
+            return;
+        }
+        java.util.Iterator<Request> it = requests.iterator();
+        it.next();
+        Request next = it.next();
+        if (next.afterCopyData && next.synced && next.syncedBy != Sync.TYPE && next.extendedUnanswered == 0) {
+            it.remove();
+            if (next.whenAnswered != null) {
+                if (head.whenAnswered == null) {
+                    head.whenAnswered = next.whenAnswered;
+                } else {
+                    head.whenAnswered.addAll(next.whenAnswered);
+                }
+            }
+        }
     }
 
     /**

@@ -154,6 +154,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         byte type = frame.type();
         if (type == 'c' || type == 'f') { // CopyDone, CopyFail: the client's side of COPY FROM STDIN is over
             copyIn = false;
+        } else if (type == 'd') { // the client is in COPY FROM STDIN, perhaps before the backend's answer is read:
+            copyIn = true;        // what it sends next is the COPY's (PostgreSQL fails the COPY with it)
         }
         if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
             frame.release();

@@ -40,6 +40,36 @@ class PendingResponsesTest {
         assertThat(pending.release()).isEqualTo(BackendPool.Release.CLEAN);
     }
 
+    /**
+     * COPY FROM STDIN, CopyData, then a Query, all sent before the CopyInResponse is read: PostgreSQL reads the
+     * Query as part of the COPY and fails it (one ErrorResponse, one ReadyForQuery, for the COPY).
+     */
+    @Test
+    void aQuerySentAfterCopyDataBeforeTheCopyInResponseIsReadByTheCopy() {
+        sent(client, 'Q', 'd', 'Q'); // copy t from stdin; CopyData; select 1 (then the client half-closes)
+        assertThat(pending.whenAnswered(() -> ran.add("answered"))).isFalse();
+        assertThat(pending.owed()).isEqualTo(2);
+
+        read('G');
+        assertThat(pending.owed()).as("the Query is the COPY's now").isEqualTo(1);
+        read('E');
+        assertThat(ran).isEmpty();
+        read('Z');
+        assertThat(ran).containsExactly("answered");
+        assertThat(pending.owed()).isZero();
+        assertThat(pending.release()).isEqualTo(BackendPool.Release.CLEAN);
+    }
+
+    @Test
+    void aQueryAfterCopyDoneIsAnsweredOnItsOwn() {
+        sent(client, 'Q', 'd', 'c', 'Q');
+        read('G');
+        assertThat(pending.owed()).isEqualTo(2);
+        read('C');
+        read('Z');
+        assertThat(pending.owed()).isEqualTo(1);
+    }
+
     @Test
     void withoutASyncNothingIsOwedAfterTheErrorAndTheWaitingCallbacksRunOnce() {
         sent(client, 'B', 'Q'); // then the client half-closes
