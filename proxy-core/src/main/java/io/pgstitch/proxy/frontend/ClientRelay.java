@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
@@ -504,8 +503,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             if (backendSentFatal) { // the client already has the server's own reason
                 client.close();
             } else {
-                client.fatal(PgException.fatal(SqlState.CONNECTION_FAILURE,
-                        "server connection to " + backend.connection().describe() + " closed unexpectedly"));
+                client.fatal(ShardFailure.closed(backend.connection().describe()));
             }
         }
 
@@ -514,17 +512,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             if (client.isClosed()) {
                 return;
             }
-            String describe = backend.connection().describe();
             backendSentFatal = true; // the backend's state is unknown: it is closed, not reused
-            Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-            String sqlState = root instanceof PgException pg ? pg.sqlState() : null;
-            client.fatal(SqlState.PROTOCOL_VIOLATION.equals(sqlState)
-                    ? PgException.fatal(SqlState.PROTOCOL_VIOLATION, describe + " broke the protocol: "
-                            + root.getMessage())
-                    : SqlState.PROGRAM_LIMIT_EXCEEDED.equals(sqlState)
-                    ? MessageSizeLimit.fromShard(describe, (PgException) root)
-                    : PgException.fatal(SqlState.CONNECTION_FAILURE, "server connection to " + describe
-                            + " failed: " + root.getMessage()));
+            client.fatal(ShardFailure.failed(backend.connection().describe(), cause));
         }
     }
 }

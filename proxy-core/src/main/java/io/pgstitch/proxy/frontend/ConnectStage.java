@@ -117,9 +117,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
 
     private void acquired(Future<PooledBackend> acquired) {
         if (!acquired.isSuccess()) {
-            Throwable cause = acquired.cause();
-            client.fatal(cause instanceof PgException pg ? pg
-                    : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause.getMessage())));
+            client.fatal(ShardFailure.noBackend(acquired.cause()));
             return;
         }
         if (client.isClosed()) { // the client left while we waited

@@ -206,9 +206,7 @@ final class PoolBinding {
     private void bound(Future<PooledBackend> acquired, long since) {
         acquiring = false;
         if (!acquired.isSuccess()) {
-            Throwable cause = acquired.cause();
-            client.fatal(cause instanceof PgException pg ? pg
-                    : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause.getMessage())));
+            client.fatal(ShardFailure.noBackend(acquired.cause()));
             return;
         }
         PooledBackend pooled = acquired.getNow();

@@ -1,6 +1,5 @@
 package io.pgstitch.proxy.http;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -11,8 +10,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.pgstitch.protocol.PgException;
-import io.pgstitch.protocol.backend.ErrorResponse;
-import io.pgstitch.protocol.backend.NoticeResponse;
 
 /**
  * The response streamed as it is produced ({@code Accept: application/x-ndjson}): status 200 once the session
@@ -20,7 +17,7 @@ import io.pgstitch.protocol.backend.NoticeResponse;
  * session. Nothing is held: while the HTTP client does not keep up, {@link SqlSession#pause} stops the proxy from
  * reading the backends, so a result of any size streams through a fixed amount of memory.
  */
-final class NdjsonResponse implements ResultEvents {
+final class NdjsonResponse extends EventStream {
 
     static final String CONTENT_TYPE = "application/x-ndjson";
 
@@ -35,6 +32,7 @@ final class NdjsonResponse implements ResultEvents {
      * @param finished called once the last chunk is written
      */
     NdjsonResponse(Channel channel, SqlSession session, boolean keepAlive, Runnable finished) {
+        super(null);
         this.channel = channel;
         this.session = session;
         this.finished = finished;
@@ -48,11 +46,8 @@ final class NdjsonResponse implements ResultEvents {
         channel.writeAndFlush(head, channel.voidPromise());
     }
 
-    private JsonOut line() {
-        return new JsonOut();
-    }
-
-    private void send(JsonOut json) {
+    @Override
+    void send(JsonOut json) {
         if (!channel.isActive()) { // the client left; the session is being closed
             return;
         }
@@ -70,60 +65,7 @@ final class NdjsonResponse implements ResultEvents {
     }
 
     @Override
-    public void statementStarted(int index, Statements.Span statement) {
-        JsonOut json = line();
-        EventJson.statementStarted(json, null, index, statement);
-        send(json);
-    }
-
-    @Override
-    public void columns(int index, Columns columns) {
-        JsonOut json = line();
-        EventJson.columns(json, null, index, columns);
-        send(json);
-    }
-
-    @Override
-    public void rows(int index, ByteBuf dataRows, int count, Columns columns) {
-        JsonOut json = new JsonOut(dataRows.readableBytes() + 128);
-        EventJson.rows(json, null, index, dataRows, count, columns);
-        send(json);
-    }
-
-    @Override
-    public void notice(int index, NoticeResponse notice) {
-        JsonOut json = line();
-        EventJson.notice(json, null, index, notice);
-        send(json);
-    }
-
-    @Override
-    public void statementDone(int index, String command) {
-        JsonOut json = line();
-        EventJson.statementDone(json, null, index, command);
-        send(json);
-    }
-
-    @Override
-    public void error(int index, ErrorResponse error) {
-        JsonOut json = line();
-        EventJson.error(json, null, index, error);
-        send(json);
-    }
-
-    @Override
-    public void done() {
-        JsonOut json = line();
-        EventJson.done(json, null);
-        send(json);
-        end();
-    }
-
-    @Override
-    public void failed(PgException error) {
-        JsonOut json = line();
-        EventJson.failed(json, null, error);
-        send(json);
+    void ended(PgException failure) {
         end();
     }
 

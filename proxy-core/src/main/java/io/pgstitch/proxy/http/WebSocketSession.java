@@ -2,7 +2,6 @@ package io.pgstitch.proxy.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -30,7 +29,6 @@ import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.ErrorField;
 import io.pgstitch.protocol.backend.ErrorResponse;
-import io.pgstitch.protocol.backend.NoticeResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -344,82 +342,35 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     /** One request's events, tagged with its id. */
-    private final class Events implements ResultEvents {
-
-        private final String id;
+    private final class Events extends EventStream {
 
         Events(String id) {
-            this.id = id;
-        }
-
-        private JsonOut json() {
-            return new JsonOut();
+            super(id);
         }
 
         @Override
-        public void statementStarted(int index, Statements.Span statement) {
-            JsonOut json = json();
-            EventJson.statementStarted(json, id, index, statement);
-            send(json);
-        }
-
-        @Override
-        public void columns(int index, Columns columns) {
-            JsonOut json = json();
-            EventJson.columns(json, id, index, columns);
-            send(json);
-        }
-
-        @Override
-        public void rows(int index, ByteBuf dataRows, int count, Columns columns) {
-            JsonOut json = new JsonOut(dataRows.readableBytes() + 128);
-            EventJson.rows(json, id, index, dataRows, count, columns);
-            send(json);
-        }
-
-        @Override
-        public void notice(int index, NoticeResponse notice) {
-            JsonOut json = json();
-            EventJson.notice(json, id, index, notice);
-            send(json);
-        }
-
-        @Override
-        public void statementDone(int index, String command) {
-            JsonOut json = json();
-            EventJson.statementDone(json, id, index, command);
-            send(json);
-        }
-
-        @Override
-        public void error(int index, ErrorResponse error) {
-            JsonOut json = json();
-            EventJson.error(json, id, index, error);
-            send(json);
-        }
-
-        @Override
-        public void done() {
-            JsonOut json = json();
-            EventJson.done(json, id);
-            send(json);
-            channel.flush();
-            running = null;
-            activity();
-            runNext();
+        void send(JsonOut json) {
+            WebSocketSession.this.send(json);
         }
 
         @Override
         public void failed(PgException error) {
-            if (closed) { // the socket closed first, and closed the session
-                return;
+            if (!closed) { // else the socket closed first, and closed the session
+                super.failed(error);
             }
-            JsonOut json = json();
-            EventJson.failed(json, id, error);
-            send(json);
+        }
+
+        @Override
+        void ended(PgException failure) {
             running = null;
-            channel.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.INTERNAL_SERVER_ERROR,
-                    "the session ended")).addListener(ChannelFutureListener.CLOSE);
+            if (failure == null) {
+                channel.flush();
+                activity();
+                runNext();
+            } else {
+                channel.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.INTERNAL_SERVER_ERROR,
+                        "the session ended")).addListener(ChannelFutureListener.CLOSE);
+            }
         }
 
         @Override
