@@ -797,6 +797,25 @@ class HostileShapesIT {
         }
     }
 
+    /** PostgreSQL answers the COPY, then ends it on the EOF; found by MutationFuzzIT (seed 11, case 108). */
+    @Test
+    void aClientThatHalfClosesBeforeItsCopyStartsIsNotLeftWaiting() throws Exception {
+        for (TestProxy proxy : new TestProxy[] {plain, rpc}) {
+            int baseline = proxy.server().clientCount();
+            try (WireClient client = WireClient.loggedIn(proxy.port(), "postgres", DB, ANSWER)) {
+                client.send(query("copy shapes_copy from stdin"));
+                client.halfClose(); // before the CopyInResponse can have arrived
+                WireClient.Answer answer = client.readToEnd(ANSWER);
+                assertThat(answer.closed()).as("closed: " + answer).isTrue();
+                assertThat(answer.messages()).as(answer.toString()).extracting(Wire.Message::type)
+                        .containsExactly('G', 'E');
+                assertThat(answer.error().sqlState()).isEqualTo("08P01");
+            }
+            assertClientsBackTo(proxy, baseline);
+            assertShardHasNoBusyBackend();
+        }
+    }
+
     @Test
     void aSyncIgnoredDuringCopyLeavesTheSessionInStep() throws Exception {
         for (TestProxy proxy : new TestProxy[] {rpc, plain}) {

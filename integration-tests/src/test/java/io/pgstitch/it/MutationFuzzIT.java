@@ -14,7 +14,6 @@ import io.pgstitch.protocol.auth.ScramVerifier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -167,10 +166,6 @@ class MutationFuzzIT {
     }
 
     @Test
-    @Disabled("defect: mutated COPY FROM STDIN sessions still find a client left silent and open after its half-close"
-            + " (-Dfuzz.seed=11: cases 108 and 286, the session cut inside a Query after many statements; "
-            + "-Dfuzz.seed=-42: cases 23 and 255; -Dfuzz.seed=20261130: cases 82 and 170); the seed "
-            + "-7197212690619219571 that found a Query read by the COPY now passes whole")
     void mutatedSessionsWithCopyFromStdin() throws Exception {
         fuzz(List.of("psql-copy-in"));
     }

@@ -278,8 +278,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private void inputShutdown() {
         inputShutdown = true;
         if (copyIn) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
-            client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
-                    "unexpected EOF on client connection during COPY FROM STDIN"));
+            endCopyWithoutClient();
             return;
         }
         if (stitched == null && pending.isEmpty()) {
@@ -290,6 +289,11 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             backend.flush();
             backend.whenAnswered(client::close);
         }
+    }
+
+    private void endCopyWithoutClient() {
+        client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                "unexpected EOF on client connection during COPY FROM STDIN"));
     }
 
     /** Reads the client again unless frames wait behind a stitched request or the backend cannot take more. */
@@ -411,6 +415,11 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             byte type = frame.type();
             if (type == 'G') { // CopyInResponse: the backend now waits for the client's CopyData
                 copyIn = true;
+                if (inputShutdown) { // which a client that shut down its writing side will never send
+                    client.write(frame.content());
+                    endCopyWithoutClient();
+                    return;
+                }
             } else if (type == ReadyForQuery.TYPE) {
                 copyIn = false;
                 errorSinceSync = false;
