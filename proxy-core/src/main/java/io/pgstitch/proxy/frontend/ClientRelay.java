@@ -1,6 +1,5 @@
 package io.pgstitch.proxy.frontend;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -13,13 +12,10 @@ import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.AuthenticationOk;
 import io.pgstitch.protocol.backend.BackendKeyData;
-import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ParameterStatus;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.backend.BackendLease;
-import io.pgstitch.proxy.backend.BackendListener;
-import io.pgstitch.proxy.backend.ShardErrors;
 import io.pgstitch.proxy.backend.ShardLogin;
 import io.pgstitch.proxy.pool.ClientSession;
 import io.pgstitch.proxy.pool.PooledBackend;
@@ -28,8 +24,6 @@ import io.pgstitch.proxy.rpc.RpcSettings;
 import io.pgstitch.proxy.rpc.StitchedRequest;
 
 import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The session once logged in: every client frame goes to the backend, every backend frame to the client,
@@ -52,27 +46,19 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private final Route route;
     private final ShardLogin login;
     private final ArrayDeque<Frame> pending = new ArrayDeque<>();
-    private final Events events = new Events();
     private final RelayStitchSession stitchSession;
-    /** The backend's parameters as last reported (ParameterStatus), for standard_conforming_strings and more. */
-    private final Map<String, String> reported = new HashMap<>();
     private final RpcSettings rpc;
     /** Null when no RPC function is configured: then every message passes through without a look. */
     private final RpcRouter router;
     private BackendLease backend;
     private BackendKeyData issuedKey;
     private boolean started;
-    private boolean backendSentFatal;
     /** The request being stitched, from its last message until its ReadyForQuery; null otherwise. */
     private StitchedRequest stitched;
-    /** An ErrorResponse answered the client's messages since the last ReadyForQuery. */
-    private boolean errorSinceSync;
     /** A stitched request run at a client's Flush failed: the client's messages are skipped until its Sync. */
     private boolean skippingUntilSync;
     /** The client shut down its writing side: once everything it sent is answered, the session ends. */
     private boolean inputShutdown;
-    /** Between the backend's CopyInResponse and the client's CopyDone or CopyFail (or the ReadyForQuery). */
-    private boolean copyIn;
     /** PAUSE holds the client's next transaction: what it sends waits in {@link #pending}. */
     private final PauseHold pause;
     /** The binding policy and what the session holds apart from its backend (statements, settings). */
@@ -81,6 +67,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private final PoolBinding binding;
     /** The session is over: frames still decoded are nobody's. */
     private boolean ended;
+    /** The backend's answers, and what the relay learns from them. */
+    private final BackendEvents events;
 
     ClientRelay(ClientConnection client, Route route, ShardLogin login) {
         this.client = client;
@@ -93,6 +81,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         this.pause = new PauseHold(client, this::relayPending);
         this.session = new ClientSession(route.pool());
         this.binding = new PoolBinding(this, client, route, login, session);
+        this.events = new BackendEvents(this, client, binding, session, router);
     }
 
     /** Takes the session backend: its events come here from now on. */
@@ -108,12 +97,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     void start(ArrayDeque<Frame> pipelined, boolean inputShutdown) {
         this.inputShutdown = inputShutdown;
         started = true;
-        reported.putAll(backend.parameters());
+        events.reported().putAll(backend.parameters());
         issuedKey = client.context().cancels().issue(this, client.startup().usesLongCancelKeys() ? 32 : 4);
         client.decoder().authenticated(router != null || session.policy().releasesWhenIdle(),
                 client.context().limits().maxMessageSize());
         client.write(AuthenticationOk.INSTANCE);
-        reported.forEach((name, value) -> client.write(new ParameterStatus(name, value)));
+        events.reported().forEach((name, value) -> client.write(new ParameterStatus(name, value)));
         client.write(issuedKey);
         client.write(ReadyForQuery.of(backend.status()));
         channel.flush();
@@ -151,11 +140,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     private void relayToBackend(Frame frame) {
         byte type = frame.type();
-        if (type == 'c' || type == 'f') { // CopyDone, CopyFail: the client's side of COPY FROM STDIN is over
-            copyIn = false;
-        } else if (type == 'd') { // the client is in COPY FROM STDIN, perhaps before the backend's answer is read:
-            copyIn = true;        // what it sends next is the COPY's (PostgreSQL fails the COPY with it)
-        }
+        events.clientSent(type);
         if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
             frame.release();
             client.close();
@@ -174,8 +159,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             skipUntilSync(frame);
             return;
         }
+        boolean copyIn = events.copyIn();
         if (frame.isComplete() && (type == 'Q' || type == 'P') && !copyIn) {
-            frame = binding.inspect(frame, reported);
+            frame = binding.inspect(frame, events.reported());
         }
         // a message in pieces is CopyData (the router reads every other type whole): never held or split; nor is
         // what comes during COPY FROM STDIN: PostgreSQL reads it as part of the COPY (anything but CopyData,
@@ -201,8 +187,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private boolean routeElsewhere(Frame frame) {
         RpcRouter.Routing routing;
         try {
-            routing = router.route(frame, !"off".equals(reported.get("standard_conforming_strings")),
-                    reported.get("client_encoding"));
+            routing = router.route(frame, !"off".equals(reportedParameter("standard_conforming_strings")),
+                    reportedParameter("client_encoding"));
         } catch (RuntimeException e) {
             frame.release();
             throw e;
@@ -215,8 +201,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             // it starts once the backend has answered what the client sent before it
             backend.whenAnswered(() -> {
                 if (stitched == request) {
-                    request.start(errorSinceSync);
-                    errorSinceSync = false; // the request answers that error's Sync
+                    request.start(events.takeErrorSinceSync()); // the request answers that error's Sync
                 }
             });
         }
@@ -233,7 +218,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
                 if (!binding.ready()) {
                     if (pending.peek().type() == 'X') { // no backend needed to say goodbye
                         relayToBackend(pending.poll());
-                    } else if (!binding.releasing() && binding.answerParsesAlone(pending, reported)) {
+                    } else if (!binding.releasing() && binding.answerParsesAlone(pending, events.reported())) {
                         continue;
                     } else {
                         binding.bind();
@@ -277,7 +262,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     private void inputShutdown() {
         inputShutdown = true;
-        if (copyIn) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
+        if (events.copyIn()) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
             endCopyWithoutClient();
             return;
         }
@@ -291,7 +276,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         }
     }
 
-    private void endCopyWithoutClient() {
+    void endCopyWithoutClient() {
         client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
                 "unexpected EOF on client connection during COPY FROM STDIN"));
     }
@@ -334,12 +319,21 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         });
     }
 
+    boolean started() {
+        return started;
+    }
+
+    /** The client shut down its writing side. */
+    boolean inputIsShut() {
+        return inputShutdown;
+    }
+
     BackendLease backend() {
         return backend;
     }
 
     String reportedParameter(String name) {
-        return reported.get(name);
+        return events.reported().get(name);
     }
 
     /** The stitched request is answered: what waited behind it goes on (see StitchedRequest.Session). */
@@ -354,7 +348,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
 
     /** Whether a stitched request, a skip to the next Sync or a COPY holds the backend whatever its status. */
     boolean busy() {
-        return stitched != null || skippingUntilSync || copyIn;
+        return stitched != null || skippingUntilSync || events.copyIn();
     }
 
     /** Whether {@code pooled} can serve this client (see {@link ClientSession#canUse}). */
@@ -396,133 +390,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             issuedKey = null;
         }
         if (backend != null && !binding.releasing()) { // else the release under way decides
-            backend.giveBack(backendSentFatal || client.violatedProtocol() || session.leavesPlaceholders());
+            backend.giveBack(events.backendSentFatal() || client.violatedProtocol() || session.leavesPlaceholders());
             backend = null;
-        }
-    }
-
-    /**
-     * The backend's events, and what a {@link StitchedRequest} needs of its session; kept off this class's own
-     * surface. Session loop only.
-     */
-    private final class Events implements BackendListener {
-
-        /** The answer to a client's own request: straight to the client. */
-        void clientResponse(Frame frame) {
-            if (router != null) {
-                router.observe(frame);
-            }
-            byte type = frame.type();
-            if (type == 'G') { // CopyInResponse: the backend now waits for the client's CopyData
-                copyIn = true;
-                if (inputShutdown) { // which a client that shut down its writing side will never send
-                    client.write(frame.content());
-                    endCopyWithoutClient();
-                    return;
-                }
-            } else if (type == ReadyForQuery.TYPE) {
-                copyIn = false;
-                errorSinceSync = false;
-                ReadyForQuery.TransactionStatus status = ReadyForQuery.decode(frame.body()).status();
-                client.write(frame.content());
-                binding.transactionMayHaveEnded(status);
-                return;
-            } else if (type == ErrorResponse.TYPE) {
-                errorSinceSync = true;
-                ByteBuf named = noteFatal(frame);
-                if (named != null) {
-                    client.write(named);
-                    return;
-                }
-            }
-            client.write(frame.content());
-        }
-
-        /**
-         * A FATAL error means the backend is gone: it is closed, not reused, and the client is told which shard
-         * said it (null: relay the frame as it is). Releases a malformed frame.
-         */
-        private ByteBuf noteFatal(Frame frame) {
-            try {
-                ErrorResponse error = ErrorResponse.decode(frame.body());
-                if (!error.isFatal()) {
-                    return null;
-                }
-                backendSentFatal = true;
-                ByteBuf named = ShardErrors.naming(error, backend.connection().describe()).encode(channel.alloc());
-                frame.release();
-                return named;
-            } catch (RuntimeException e) {
-                frame.release();
-                throw e;
-            }
-        }
-
-        /** Connection-level frames: ParameterStatus, notifications, and whatever comes while nothing is owed. */
-        @Override
-        public void response(Frame frame) {
-            byte type = frame.type();
-            if (type == 'S') {
-                ParameterStatus parameter = ParameterStatus.decode(frame.body()); // checked when it was read
-                String previous = reported.put(parameter.name(), parameter.value());
-                if (session.policy().releasesWhenIdle() && parameter.value().equals(previous)) {
-                    frame.release(); // a backend taking on the client's settings: the client knows them
-                    return;
-                }
-            } else if (type == ErrorResponse.TYPE) {
-                ByteBuf named = noteFatal(frame);
-                if (named != null) {
-                    if (started && !client.isClosed()) {
-                        client.write(named);
-                    } else {
-                        named.release();
-                    }
-                    return;
-                }
-            } else if (type == ReadyForQuery.TYPE) { // nobody asked for it: relayed, it would put the client out of step
-                frame.release();
-                throw PgException.fatal(SqlState.PROTOCOL_VIOLATION, "sent a ReadyForQuery nobody asked for");
-            }
-            if (!started || client.isClosed()) {
-                frame.release(); // the client learns the parameters when it is logged in
-                return;
-            }
-            client.write(frame.content());
-        }
-
-        @Override
-        public void backendReadComplete() {
-            if (started) {
-                channel.flush();
-            }
-        }
-
-        @Override
-        public void backendWritabilityChanged(boolean writable) {
-            if (started && !client.isClosed()) {
-                channel.config().setAutoRead(writable && pending.isEmpty());
-            }
-        }
-
-        @Override
-        public void backendClosed() {
-            if (client.isClosed()) {
-                return;
-            }
-            if (backendSentFatal) { // the client already has the server's own reason
-                client.close();
-            } else {
-                client.fatal(ShardFailure.closed(backend.connection().describe()));
-            }
-        }
-
-        @Override
-        public void backendFailed(Throwable cause) {
-            if (client.isClosed()) {
-                return;
-            }
-            backendSentFatal = true; // the backend's state is unknown: it is closed, not reused
-            client.fatal(ShardFailure.failed(backend.connection().describe(), cause));
         }
     }
 }
