@@ -3,12 +3,16 @@ package io.pgstitch.it;
 import io.pgstitch.it.support.PostgresCluster;
 import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.proxy.pool.BackendPool;
+import io.pgstitch.proxy.postgres.LocalPostgres;
+import io.pgstitch.proxy.postgres.PostgresBinaries;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -141,6 +145,60 @@ class PoolLimitsIT {
                 assertThat(proxy.server().pools().shardConnections("shard1")).isLessThanOrEqualTo(2);
             }
             first.close();
+        }
+    }
+
+    /**
+     * A server with max_connections 8 and 3 reserved for superusers: pgstitch opens at most 5, even as a superuser
+     * (PostgreSQL would give it the reserved ones too) and with a configured total of 90.
+     */
+    @Test
+    void theShardTotalIsBelowWhatTheServerAllows() throws Exception {
+        try (LocalPostgres small = LocalPostgres.builder(PostgresBinaries.resolve()).name("few-connections")
+                .setting("max_connections", "8").setting("superuser_reserved_connections", "3").start();
+             TestProxy proxy = TestProxy.start("""
+                     listen: { host: 127.0.0.1, port: 0 }
+                     shards:
+                       small: { host: 127.0.0.1, port: %d, user: postgres, pool: { size: 20, wait_timeout: 1s } }
+                     routes:
+                       few: { shard: small, database: postgres }
+                     """.formatted(small.port()))) {
+            List<Connection> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 5; i++) {
+                    held.add(proxy.connect("few"));
+                }
+                assertThatThrownBy(() -> proxy.connect("few").close())
+                        .isInstanceOfSatisfying(SQLException.class, e -> {
+                            assertThat(e.getSQLState()).isEqualTo("53300");
+                            assertThat(e.getMessage()).contains("all its 5 connections open")
+                                    .contains("the server's max_connections less its reserved ones");
+                        });
+                assertThat(proxy.server().pools().shardConnections("small")).isEqualTo(5);
+            } finally {
+                for (Connection connection : held) {
+                    connection.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPoolLeftEmptyForItsIdleTimeoutIsRemoved(PostgresCluster cluster) throws Exception {
+        Tenants.ensure(cluster);
+        try (TestProxy proxy = TestProxy.start(config(cluster, "", "idle_timeout: 1s"))) {
+            pid(proxy);
+            assertThat(proxy.server().pools().pools()).hasSize(1);
+            boolean removed = false;
+            for (int i = 0; i < 300 && !removed; i++) { // the sweeper runs once a second
+                removed = proxy.server().pools().pools().isEmpty();
+                if (!removed) {
+                    Thread.sleep(50);
+                }
+            }
+            assertThat(removed).as("the empty pool is gone within 15 s").isTrue();
+            assertThat(proxy.server().pools().shardConnections("shard1")).isZero();
+            assertThat(pid(proxy)).as("a client afterwards gets a new pool").isPositive();
         }
     }
 }

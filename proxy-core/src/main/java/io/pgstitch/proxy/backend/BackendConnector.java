@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import java.util.function.IntSupplier;
 
 /**
@@ -65,6 +66,16 @@ public final class BackendConnector {
      * @return a future completed with the ready connection, or failed with a {@link PgException} naming the shard
      */
     public Future<BackendConnection> connect(EventLoop loop, ShardConfig shard, String database, ShardLogin login) {
+        return connect(loop, shard, database, login, null);
+    }
+
+    /**
+     * As {@link #connect(EventLoop, ShardConfig, String, ShardLogin)}, and once logged in asks the server how many
+     * connections it allows (see {@link ConnectionLimitQuery}), telling {@code connectionLimit} before the
+     * future completes; null: not asked.
+     */
+    public Future<BackendConnection> connect(EventLoop loop, ShardConfig shard, String database, ShardLogin login,
+                                             IntConsumer connectionLimit) {
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("user", login.user());
         parameters.put("database", database);
@@ -85,7 +96,8 @@ public final class BackendConnector {
                             ch.pipeline().addLast("negotiate", new ShardTlsNegotiation(shard, tls, promise));
                         }
                         ch.pipeline().addLast("frames", new BackendFrameDecoder(maxInspectedLength));
-                        ch.pipeline().addLast("startup", new BackendStartup(shard, login, startup, promise));
+                        ch.pipeline().addLast("startup", new BackendStartup(shard, login, startup, promise,
+                                connectionLimit));
                     }
                 });
         ChannelFuture connecting = bootstrap.connect(shard.host(), shard.port());

@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntConsumer;
 
 /**
  * Logs pgstitch in to a shard: sends the StartupMessage, answers the authentication exchange with the
@@ -50,6 +51,8 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     private final ShardLogin login;
     private final StartupMessage startup;
     private final Promise<BackendConnection> promise;
+    /** Told the server's connection limit once logged in (see {@link ConnectionLimitQuery}); null: not asked. */
+    private final IntConsumer connectionLimit;
     private final Map<String, String> parameters = new LinkedHashMap<>();
     private BackendKeyData keyData;
     private ScramSha256Client scram;
@@ -57,11 +60,13 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
     /** Whether the shard's method has been checked against require_auth (at its first request). */
     private boolean methodChecked;
 
-    BackendStartup(ShardConfig shard, ShardLogin login, StartupMessage startup, Promise<BackendConnection> promise) {
+    BackendStartup(ShardConfig shard, ShardLogin login, StartupMessage startup, Promise<BackendConnection> promise,
+                   IntConsumer connectionLimit) {
         this.shard = shard;
         this.login = login;
         this.startup = startup;
         this.promise = promise;
+        this.connectionLimit = connectionLimit;
     }
 
     @Override
@@ -205,9 +210,14 @@ final class BackendStartup extends ChannelInboundHandlerAdapter {
         if (keyData == null) {
             keyData = new BackendKeyData(0, new byte[4]); // servers that issue no key cannot be cancelled
         }
+        BackendConnection connection = new BackendConnection(ctx.channel(), shard, startup.database(), login.user(),
+                keyData, java.util.Collections.unmodifiableMap(parameters), ready.status());
+        if (connectionLimit != null && ready.status() == ReadyForQuery.TransactionStatus.IDLE) {
+            ctx.pipeline().replace(this, "limit", new ConnectionLimitQuery(connection, promise, connectionLimit));
+            return;
+        }
         ctx.pipeline().remove(this);
-        promise.trySuccess(new BackendConnection(ctx.channel(), shard, startup.database(), login.user(), keyData,
-                java.util.Collections.unmodifiableMap(parameters), ready.status()));
+        promise.trySuccess(connection);
     }
 
     @Override

@@ -151,7 +151,9 @@ public final class BackendPool {
     }
 
     private void openFor(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise) {
-        connector.connect(loop, key.shard(), key.database(), login)
+        String shard = key.shard().name();
+        connector.connect(loop, key.shard(), key.database(), login,
+                        slots.serverLimitUnknown() ? allowed -> slots.serverAllows(shard, allowed) : null)
                 .addListener((Future<BackendConnection> connected) -> {
                     meters.connected(key.shard().name(), connected.isSuccess() ? null : connected.cause());
                     if (!connected.isSuccess()) {
@@ -338,12 +340,16 @@ public final class BackendPool {
             openNow = open;
         }
         if (openNow < config.size()) { // the pool had room: the shard's total was the limit
+            String shard = key.shard().name();
+            String which = slots.serverLimits() ? "the server's max_connections less its reserved ones"
+                    : "shards." + shard + ".max_connections";
             promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
-                    "%s could not get a connection: shard \"%s\" has all its %d connections open "
-                            + "(shards.%s.max_connections) and none was released within %d ms", key.describe(),
-                    key.shard().name(), slots.limit(), key.shard().name(), config.waitTimeout().toMillis()))
-                    .withHint("Raise shards." + key.shard().name() + ".max_connections (below the server's "
-                            + "max_connections), or lower the pool sizes of its databases."));
+                    "%s could not get a connection: shard \"%s\" has all its %d connections open (%s) and none "
+                            + "was released within %d ms", key.describe(), shard, slots.limit(), which,
+                    config.waitTimeout().toMillis()))
+                    .withHint(slots.serverLimits() ? "Raise the server's max_connections, or lower the pool sizes"
+                            + " of its databases." : "Raise shards." + shard + ".max_connections (below the "
+                            + "server's max_connections), or lower the pool sizes of its databases."));
             return;
         }
         promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(

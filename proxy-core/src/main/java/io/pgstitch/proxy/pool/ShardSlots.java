@@ -1,33 +1,63 @@
 package io.pgstitch.proxy.pool;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The connections one shard may have open, all its pools together (every database, user and purpose): a total no
- * mix of tenants can exceed, kept below the server's own {@code max_connections}. A pool that needs a connection
+ * mix of tenants can exceed. It is the shard's configured {@code max_connections}, or less when the server allows
+ * fewer (its own {@code max_connections} less its reserved slots, asked on the first connection). A pool that needs a connection
  * when the shard is full first closes an idle connection of another pool of the shard (as PgBouncer does), and
  * otherwise waits; every slot given back is offered to the pools of the shard that have waiters.
  */
 final class ShardSlots {
 
+    private static final Logger log = LoggerFactory.getLogger(ShardSlots.class);
+
     /** Follows the configuration: the newest pool made for the shard brings the limit in force. */
-    private volatile int limit;
+    private volatile int configured;
+    /** What the server allows pgstitch's roles; -1 until its first connection has asked. */
+    private volatile int server = -1;
     private final AtomicInteger open = new AtomicInteger();
     private final Collection<BackendPool> pools;
 
     /** @param pools the live pools of this shard, to free idle connections from and to serve waiters of */
     ShardSlots(int limit, Collection<BackendPool> pools) {
-        this.limit = limit;
+        this.configured = limit;
         this.pools = pools;
     }
 
     int limit() {
-        return limit;
+        int allowed = server;
+        return allowed < 0 ? configured : Math.min(configured, allowed);
+    }
+
+    /** Whether the server's own limit binds, not the configured one. */
+    boolean serverLimits() {
+        int allowed = server;
+        return allowed >= 0 && allowed < configured;
     }
 
     void limit(int limit) {
-        this.limit = limit;
+        this.configured = limit;
+    }
+
+    /** Whether the next connection should ask the server its limit. */
+    boolean serverLimitUnknown() {
+        return server < 0;
+    }
+
+    /** The server allows {@code allowed} connections to roles without reserved slots. */
+    void serverAllows(String shard, int allowed) {
+        if (server != allowed && allowed < configured) {
+            log.info("shard {} allows {} connections (its max_connections less its reserved ones), fewer than "
+                    + "shards.{}.max_connections {}: pgstitch opens at most {}", shard, allowed, shard, configured,
+                    allowed);
+        }
+        server = allowed;
     }
 
     int open() {
@@ -50,7 +80,7 @@ final class ShardSlots {
     private boolean take() {
         while (true) {
             int now = open.get();
-            if (now >= limit) {
+            if (now >= limit()) {
                 return false;
             }
             if (open.compareAndSet(now, now + 1)) {
