@@ -24,6 +24,9 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * The JDBC side of {@link AuthQuery}: a small HikariCP pool of PgJDBC connections per (shard, database), logged in
@@ -55,7 +58,14 @@ final class AuthQueryPools implements AuthQuery.Runner {
         }
     }
 
-    private record Pool(Target target, HikariDataSource dataSource) {
+    private record Pool(Target target, HikariDataSource dataSource, AtomicLong lastUsedNanos) {
+
+        /** Unused for the idle timeout, no connection lent: nothing is lost by closing it. */
+        boolean idle(long now) {
+            return now - lastUsedNanos.get() > TimeUnit.MILLISECONDS.toNanos(IDLE_TIMEOUT_MILLIS)
+                    && dataSource.getHikariPoolMXBean() != null
+                    && dataSource.getHikariPoolMXBean().getActiveConnections() == 0;
+        }
     }
 
     /**
@@ -120,15 +130,42 @@ final class AuthQueryPools implements AuthQuery.Runner {
     private final ConcurrentMap<Where, Pool> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
+    private final LongSupplier nanoClock;
+
     /** @param size most connections per (shard, database); more lookups than that at once wait for one */
     AuthQueryPools(int size) {
+        this(size, System::nanoTime);
+    }
+
+    AuthQueryPools(int size, LongSupplier nanoClock) {
         this.size = size;
+        this.nanoClock = nanoClock;
         this.housekeeping = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "pgstitch-auth_query-housekeeping");
             thread.setDaemon(true);
             return thread;
         });
         housekeeping.setRemoveOnCancelPolicy(true);
+        // one pool per database looked up lately, not per database ever looked up
+        housekeeping.scheduleWithFixedDelay(this::closeIdle, IDLE_TIMEOUT_MILLIS, IDLE_TIMEOUT_MILLIS,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Closes the pools nobody used for their idle timeout; the next lookup there makes a new one. */
+    synchronized void closeIdle() {
+        long now = nanoClock.getAsLong();
+        pools.values().removeIf(pool -> {
+            boolean idle = pool.idle(now);
+            if (idle) {
+                closeLater(pool);
+            }
+            return idle;
+        });
+    }
+
+    /** How many (shard, database) pools are open. */
+    int poolCount() {
+        return pools.size();
     }
 
     @Override
@@ -193,6 +230,7 @@ final class AuthQueryPools implements AuthQuery.Runner {
         Target target = Target.of(shard);
         Pool pool = pools.get(where);
         if (pool != null && pool.target().equals(target)) {
+            pool.lastUsedNanos().set(nanoClock.getAsLong());
             return pool;
         }
         synchronized (this) { // rare: one lock keeps two threads from both starting a pool
@@ -202,7 +240,8 @@ final class AuthQueryPools implements AuthQuery.Runner {
             pool = pools.get(where);
             if (pool == null || !pool.target().equals(target)) {
                 Pool replaced = pool;
-                pool = new Pool(target, new HikariDataSource(hikari(shard, database)));
+                pool = new Pool(target, new HikariDataSource(hikari(shard, database)),
+                        new AtomicLong(nanoClock.getAsLong()));
                 pools.put(where, pool);
                 if (replaced != null) {
                     closeLater(replaced);

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 class AuthQueryTest {
 
@@ -267,6 +268,39 @@ class AuthQueryTest {
         assertThat(runner.closed).isTrue();
         PgException e = failure(lookups.lookup(shard(CONFIG, "s1"), "db", "alice"));
         assertThat(e.sqlState()).isEqualTo("57P01");
+    }
+
+    /** A pool per database looked up lately: one unused for its idle timeout is closed, the next lookup reopens. */
+    @Test
+    void poolsUnusedForTheirIdleTimeoutAreClosed() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        ShardConfig shard = config("shards: { s1: { host: 127.0.0.1, port: %d, admin_user: lookup, "
+                .formatted(closedPort) + "pool: { connect_timeout: 1s } } }").shards().get("s1");
+        AtomicLong clock = new AtomicLong();
+        try (AuthQueryPools pools = new AuthQueryPools(1, clock::get)) {
+            lookUp(pools, shard, "tenant_a");
+            lookUp(pools, shard, "tenant_b");
+            assertThat(pools.poolCount()).isEqualTo(2);
+            clock.addAndGet(TimeUnit.SECONDS.toNanos(45));
+            lookUp(pools, shard, "tenant_a");
+            clock.addAndGet(TimeUnit.SECONDS.toNanos(45)); // tenant_b unused for 90 s, tenant_a for 45
+            pools.closeIdle();
+            assertThat(pools.poolCount()).isEqualTo(1);
+            clock.addAndGet(TimeUnit.SECONDS.toNanos(45));
+            pools.closeIdle();
+            assertThat(pools.poolCount()).isZero();
+            lookUp(pools, shard, "tenant_b");
+            assertThat(pools.poolCount()).isEqualTo(1);
+        }
+    }
+
+    /** A lookup where nothing listens: it fails, and its pool was used. */
+    private static void lookUp(AuthQueryPools pools, ShardConfig shard, String database) {
+        assertThat(catchThrowable(() -> pools.find(shard, database, "alice", "SELECT $1, ''", Duration.ofSeconds(1))))
+                .isInstanceOf(PgException.class);
     }
 
     @Test
