@@ -77,6 +77,9 @@ class IdentityIT {
                     REVOKE ALL ON FUNCTION pgstitch.lookup(text) FROM PUBLIC;
                     GRANT USAGE ON SCHEMA pgstitch TO lookup;
                     GRANT EXECUTE ON FUNCTION pgstitch.lookup(text) TO lookup;
+                    CREATE FUNCTION iasql_whoami() RETURNS text LANGUAGE sql
+                        AS $$ SELECT current_user || '/' || (SELECT usename FROM pg_stat_activity
+                                                             WHERE pid = pg_backend_pid()) $$;
                     """);
         }
         Path users = dir.resolve("users.txt");
@@ -101,6 +104,8 @@ class IdentityIT {
                   tenant_a: s1
                   other_a: { shard: s1, database: tenant_b }
                   tenant_b: s1
+                  as_bob: { shard: s1, database: tenant_b, user: bob, password: bob-pw }
+                rpc: { functions: ["iasql_*"] }
                 """.formatted(users, shard.port()));
     }
 
@@ -175,7 +180,40 @@ class IdentityIT {
                     .hasMessageContaining("password");
             assertThatThrownBy(() -> column(alice, "select * from dblink('dbname=tenant_b host=127.0.0.1 port="
                     + shard.port() + "', 'select body from notes') as t(body text)"))
-                    .isInstanceOf(SQLException.class);
+                    .isInstanceOf(SQLException.class).hasMessageContaining("password");
+            // with her own password, dblink reaches the shard as alice: tenant_b's CONNECT is not hers
+            assertThatThrownBy(() -> column(alice, "select * from dblink('dbname=tenant_b host=127.0.0.1 port="
+                    + shard.port() + " user=alice password=alice-pw', 'select body from notes') as t(body text)"))
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("permission denied for database \"tenant_b\"");
+        }
+    }
+
+    @Test
+    void rpcCallsRunAsTheClientToo() throws Exception {
+        try (Connection alice = viaProxy("alice", "alice-pw", "tenant_a");
+             Statement statement = alice.createStatement()) {
+            // a stitched query: the session's part and the RPC call's, each on its own backend connection
+            assertThat(statement.execute("select current_user; select iasql_whoami(); select body from notes"))
+                    .isTrue();
+            List<String> answers = new ArrayList<>();
+            do {
+                try (ResultSet rs = statement.getResultSet()) {
+                    while (rs.next()) {
+                        answers.add(rs.getString(1));
+                    }
+                }
+            } while (statement.getMoreResults());
+            assertThat(answers).containsExactly("alice", "alice/alice", "a1", "a2");
+        }
+    }
+
+    @Test
+    void aRouteWithAForcedUserReachesTheShardAsThatUserWhoeverLogsIn() throws Exception {
+        try (Connection dave = viaProxy("dave", "dave-pw", "as_bob")) {
+            assertThat(column(dave, "select current_user || '/' || current_database()"))
+                    .containsExactly("bob/tenant_b");
+            assertThat(column(dave, "select body from notes")).containsExactly("b1");
         }
     }
 
