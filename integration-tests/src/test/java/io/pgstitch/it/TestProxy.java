@@ -1,5 +1,7 @@
 package io.pgstitch.it;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgstitch.conf.ConfigException;
 import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.ProxyConfig;
@@ -26,7 +28,7 @@ public final class TestProxy implements AutoCloseable {
     }
 
     public static TestProxy start(String yaml) throws ConfigException, InterruptedException {
-        return new TestProxy(ProxyServer.start(parse(yaml)));
+        return new TestProxy(ProxyServer.start(parse(yaml), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
     }
 
     public static ProxyConfig parse(String yaml) throws ConfigException {

@@ -1,5 +1,6 @@
 package io.pgstitch.it;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.ProxyConfig;
 import io.pgstitch.it.support.ProcessResult;
@@ -170,7 +171,7 @@ class TlsIT extends ProxiedTest {
                 "listen: { host: 127.0.0.1, port: 0, tls: { mode: require, cert: '" + encryptedCert + "', key: '"
                         + encryptedKey + "', key_passphrase: '${KEY_PASSPHRASE}' } }");
         ProxyConfig config = ConfigLoader.parse(yaml, dir, Map.of("KEY_PASSPHRASE", "open sesame")::get);
-        try (ProxyServer server = ProxyServer.start(config);
+        try (ProxyServer server = ProxyServer.start(config, new SimpleMeterRegistry());
              Connection connection = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port()
                      + "/tenant_a?user=postgres&sslmode=verify-full&sslrootcert=" + encryptedCert);
              ResultSet rs = connection.createStatement().executeQuery("select tenant from whoami")) {

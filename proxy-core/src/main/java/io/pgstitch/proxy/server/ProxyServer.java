@@ -1,7 +1,6 @@
 package io.pgstitch.proxy.server;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -227,11 +226,6 @@ public final class ProxyServer implements AutoCloseable {
      */
     public static ProxyServer start(ProxyConfig config, MeterRegistry meters) throws InterruptedException {
         return new ProxyServer(config, meters, Transport.best(), Runtime.getRuntime().availableProcessors());
-    }
-
-    /** {@link #start(ProxyConfig, MeterRegistry)} with a Prometheus registry of its own (tests, the demo). */
-    public static ProxyServer start(ProxyConfig config) throws InterruptedException {
-        return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     public InetSocketAddress address() {
