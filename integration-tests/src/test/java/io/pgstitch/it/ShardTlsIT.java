@@ -21,6 +21,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -122,6 +124,24 @@ class ShardTlsIT {
             assertThatThrownBy(() -> proxy.connect("postgres").close())
                     .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getMessage())
                             .contains("shard \"s\"").contains("TLS handshake failed"));
+        }
+    }
+
+    @Test
+    void aChangedTlsCaIsReadAgain() throws Exception {
+        Path ca = dir.resolve("changing-ca.crt");
+        Files.copy(dir.resolve("other-ca.crt"), ca, StandardCopyOption.REPLACE_EXISTING);
+        try (TestProxy proxy = TestProxy.start(config(tlsShard.port(), "tls: verify-ca, tls_ca: '" + ca + "'"))) {
+            assertThatThrownBy(() -> proxy.connect("postgres").close()).isInstanceOf(SQLException.class);
+            Files.copy(dir.resolve("server.crt"), ca, StandardCopyOption.REPLACE_EXISTING);
+            Files.setLastModifiedTime(ca, FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+            proxy.server().refreshFiles(); // what the file-watch thread does once a second
+            try (Connection connection = proxy.connect("postgres");
+                 ResultSet rs = connection.createStatement().executeQuery(
+                         "select ssl from pg_stat_ssl where pid = pg_backend_pid()")) {
+                rs.next();
+                assertThat(rs.getBoolean(1)).isTrue();
+            }
         }
     }
 

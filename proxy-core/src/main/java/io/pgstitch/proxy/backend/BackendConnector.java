@@ -119,6 +119,11 @@ public final class BackendConnector {
         return promise;
     }
 
+    /** Re-reads the shards' {@code tls_ca} files that changed; blocking, so the file-watch thread's. */
+    public void refreshTls() {
+        tls.refresh();
+    }
+
     /**
      * Forwards a cancel to the backend that {@code key} belongs to, on a connection of its own, as
      * PostgreSQL expects; the server answers nothing and closes.

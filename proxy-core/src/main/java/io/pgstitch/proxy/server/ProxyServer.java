@@ -65,6 +65,7 @@ import java.util.function.Supplier;
 public final class ProxyServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    private final BackendConnector connector;
     private final AtomicReference<ProxyConfig> config;
     private final AtomicReference<RoutingTable> routes;
     private final AtomicReference<RpcSettings> rpc;
@@ -103,7 +104,7 @@ public final class ProxyServer implements AutoCloseable {
         this.authenticator = authenticator(() -> config.get().auth(), meters, this::lookUp);
         this.bossGroup = transport.newGroup(1);
         this.workerGroup = transport.newGroup(threads);
-        BackendConnector connector = new BackendConnector(transport.clientChannel(),
+        this.connector = new BackendConnector(transport.clientChannel(),
                 () -> config.get().listen().maxMessageSize());
         this.pools = new BackendPools(connector, workerGroup, ShardConfig::maxConnections, new PoolMeters(meters));
         this.limits = new ClientLimits(() -> config.get().listen().maxClientConnections(),
@@ -175,6 +176,7 @@ public final class ProxyServer implements AutoCloseable {
         try {
             tls.reloadFiles();
             authenticator.refreshUsersFile();
+            connector.refreshTls();
             if (http != null) {
                 http.refreshFiles();
             }
