@@ -244,6 +244,23 @@ final class ConfigValues {
         }
     }
 
+    /**
+     * An optional role name and its optional password: a password without the name is a problem (it would be
+     * silently unused), and so is a name PostgreSQL could never have.
+     */
+    String role(JsonNode node, String path, String userKey, String passwordKey) {
+        String user = string(node, path, userKey, null);
+        if (user == null) {
+            if (node.hasNonNull(passwordKey)) {
+                problems.add(path + "." + passwordKey + ": given without " + userKey
+                        + " (whose password it would be)");
+            }
+            return null;
+        }
+        checkName(path + "." + userKey, "user name", user);
+        return user.isEmpty() ? null : user;
+    }
+
     /** Replaces {@code ${NAME}} from the environment; an unset variable is a problem naming the path. */
     String expand(String path, String value) {
         if (value.indexOf("${") < 0) {

@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class BackendCleanup extends ChannelInboundHandlerAdapter {
 
+    private static final long TIMEOUT_MILLIS = 10_000;
+
     private final PooledBackend backend;
     private final String resetQuery;
     private final Future<?> cancelInFlight;
@@ -35,9 +37,20 @@ final class BackendCleanup extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timeout;
 
     /**
+     * Puts a cleanup of {@code backend} in place of its handler; the future tells whether the backend is fit for
+     * another client.
+     *
      * @param pendingReadyForQuery ReadyForQuery messages still owed for the previous client's requests
      */
-    BackendCleanup(PooledBackend backend, int pendingReadyForQuery, boolean inTransaction, Future<?> cancelInFlight,
+    static Future<Void> start(PooledBackend backend, int pendingReadyForQuery, boolean inTransaction,
+                              Future<?> cancelInFlight, String resetQuery) {
+        Promise<Void> done = backend.loop().newPromise();
+        backend.attachCleanup(new BackendCleanup(backend, pendingReadyForQuery, inTransaction, cancelInFlight,
+                resetQuery, TIMEOUT_MILLIS, done));
+        return done;
+    }
+
+    private BackendCleanup(PooledBackend backend, int pendingReadyForQuery, boolean inTransaction, Future<?> cancelInFlight,
                    String resetQuery, long timeoutMillis, Promise<Void> done) {
         this.backend = backend;
         this.inTransaction = inTransaction;

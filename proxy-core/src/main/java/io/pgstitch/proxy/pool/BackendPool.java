@@ -1,24 +1,17 @@
 package io.pgstitch.proxy.pool;
 
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.pgstitch.conf.PoolConfig;
-import io.pgstitch.protocol.PgException;
-import io.pgstitch.protocol.SqlState;
 import io.pgstitch.proxy.backend.BackendConnection;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.backend.ShardLogin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The backend connections of one {@link PoolKey}: at most {@code pool.size} open (idle, in use, connecting or
@@ -35,12 +28,6 @@ import java.util.concurrent.TimeUnit;
 public final class BackendPool {
 
     private static final Logger log = LoggerFactory.getLogger(BackendPool.class);
-    private static final long CLEANUP_TIMEOUT_MILLIS = 10_000;
-    /**
-     * A released backend goes to the first waiter on its own event loop (no task hop per message for the whole
-     * transaction) rather than to the longest waiting one, unless that one has waited this long: bounded unfairness.
-     */
-    private static final long SAME_LOOP_PREFERENCE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     /** How a client left its backend, which decides whether it can be reused. */
     public enum Release {
@@ -59,18 +46,13 @@ public final class BackendPool {
         DIRTY
     }
 
-    private record Waiter(EventLoop loop, ShardLogin login, Promise<PooledBackend> promise,
-                          ScheduledFuture<?> timeout, long queuedNanos) {
-    }
-
     private final PoolKey key;
     private final PoolConfig config;
     private final BackendConnector connector;
     private final ShardSlots slots;
     private final PoolMeters meters;
-    /** Most recently released last. */
-    private final ArrayDeque<PooledBackend> idle = new ArrayDeque<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final IdleBackends idle;
+    private final Waiters waiters = new Waiters();
     private int open;
     private int inUse;
     private boolean closed;
@@ -86,6 +68,7 @@ public final class BackendPool {
         this.connector = connector;
         this.slots = slots;
         this.meters = meters;
+        this.idle = new IdleBackends(config);
     }
 
     public PoolKey key() {
@@ -108,7 +91,7 @@ public final class BackendPool {
                 return null;
             }
             lastLogin = login;
-            reused = takeIdle(loop, discarded, false);
+            reused = idle.take(loop, discarded, false);
             if (reused != null) {
                 inUse++;
             } else if (open - discarded.size() < config.size()) {
@@ -133,13 +116,11 @@ public final class BackendPool {
             }
         }
         synchronized (this) {
-            reused = takeIdle(loop, discarded, true);
+            reused = idle.take(loop, discarded, true);
             if (reused != null) {
                 inUse++;
             } else {
-                ScheduledFuture<?> timeout = loop.schedule(() -> waitTimedOut(promise),
-                        config.waitTimeout().toMillis(), TimeUnit.MILLISECONDS);
-                waiters.add(new Waiter(loop, login, promise, timeout, System.nanoTime()));
+                waiters.add(loop, login, promise, config.waitTimeout(), () -> waitTimedOut(promise));
             }
         }
         discarded.forEach(this::closeCounted);
@@ -206,36 +187,23 @@ public final class BackendPool {
     }
 
     private void cleanup(PooledBackend backend, int pendingReadyForQuery, boolean rollback, Future<?> cancel) {
-        Promise<Void> done = backend.loop().newPromise();
-        BackendCleanup cleanup = new BackendCleanup(backend, pendingReadyForQuery, rollback, cancel,
-                config.resetQuery(), CLEANUP_TIMEOUT_MILLIS, done);
-        ChannelPipeline pipeline = backend.connection().channel().pipeline();
-        if (pipeline.get(PooledBackend.SESSION_HANDLER) != null) {
-            pipeline.replace(PooledBackend.SESSION_HANDLER, "cleanup", cleanup);
-        } else if (pipeline.get(IdleBackend.NAME) != null) { // handed out, never used
-            pipeline.replace(IdleBackend.NAME, "cleanup", cleanup);
-        } else {
-            pipeline.addLast("cleanup", cleanup);
-        }
-        done.addListener(cleaned -> {
-            if (cleaned.isSuccess()) {
-                returnToPool(backend);
-            } else {
-                log.debug("{}: closing a backend that could not be reset", key.describe());
-                closeCounted(backend);
-            }
-        });
+        BackendCleanup.start(backend, pendingReadyForQuery, rollback, cancel, config.resetQuery())
+                .addListener(cleaned -> {
+                    if (cleaned.isSuccess()) {
+                        returnToPool(backend);
+                    } else {
+                        log.debug("{}: closing a backend that could not be reset", key.describe());
+                        closeCounted(backend);
+                    }
+                });
     }
 
     /** A backend given back between transactions: no reset, its frames go to the idle handler meanwhile. */
     private void idleAgain(PooledBackend backend) {
-        ChannelPipeline pipeline = backend.connection().channel().pipeline();
-        if (!backend.isActive() || pipeline.get(PooledBackend.SESSION_HANDLER) == null) {
+        if (!backend.detachToIdle()) {
             closeCounted(backend);
             return;
         }
-        pipeline.replace(PooledBackend.SESSION_HANDLER, IdleBackend.NAME, IdleBackend.INSTANCE);
-        backend.connection().channel().config().setAutoRead(true); // its client may have paused it
         returnToPool(backend);
     }
 
@@ -245,41 +213,19 @@ public final class BackendPool {
             closeCounted(backend);
             return;
         }
-        Waiter waiter;
+        Waiters.Waiter waiter;
         synchronized (this) {
-            waiter = nextWaiter(backend.loop());
+            waiter = waiters.next(backend.loop());
             if (waiter == null) {
-                backend.releasedAt(System.nanoTime());
-                idle.addLast(backend);
+                idle.add(backend);
                 return;
             }
-            waiter.timeout().cancel(false);
             inUse++;
         }
         meters.served(backend.loop() == waiter.loop() ? PoolMeters.Served.SAME_LOOP : PoolMeters.Served.OTHER_LOOP);
         if (!waiter.promise().trySuccess(backend)) {
             release(backend, Release.CLEAN, 0, null);
         }
-    }
-
-    /**
-     * Caller holds the lock. The first waiter on {@code loop}, unless the longest waiting one has waited past
-     * {@link #SAME_LOOP_PREFERENCE_NANOS} (then it); the longest waiting one when none is on {@code loop}.
-     */
-    private Waiter nextWaiter(EventLoop loop) {
-        Waiter head = waiters.peekFirst();
-        if (head == null || head.loop() == loop
-                || System.nanoTime() - head.queuedNanos() > SAME_LOOP_PREFERENCE_NANOS) {
-            return waiters.poll();
-        }
-        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-            Waiter waiter = it.next();
-            if (waiter.loop() == loop) {
-                it.remove();
-                return waiter;
-            }
-        }
-        return waiters.poll();
     }
 
     /** Closes a backend; its slot goes to the next waiter of this pool, or of another pool of the shard. */
@@ -295,7 +241,7 @@ public final class BackendPool {
     boolean closeOneIdle() {
         PooledBackend victim;
         synchronized (this) {
-            victim = idle.pollFirst();
+            victim = idle.pollLeastRecent();
         }
         if (victim == null) {
             return false;
@@ -306,7 +252,7 @@ public final class BackendPool {
 
     /** Opens a connection for the next waiter if the pool and the shard have room; true when it did. */
     boolean serveWaiters() {
-        Waiter waiter;
+        Waiters.Waiter waiter;
         synchronized (this) {
             if (waiters.isEmpty() || open >= config.size() || closed) {
                 return false;
@@ -336,55 +282,17 @@ public final class BackendPool {
     private void waitTimedOut(Promise<PooledBackend> promise) {
         int openNow;
         synchronized (this) {
-            waiters.removeIf(waiter -> waiter.promise() == promise);
+            waiters.remove(promise);
             openNow = open;
         }
-        if (openNow < config.size()) { // the pool had room: the shard's total was the limit
-            String shard = key.shard().name();
-            String which = slots.serverLimits() ? "the server's max_connections less its reserved ones"
-                    : "shards." + shard + ".max_connections";
-            promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
-                    "%s could not get a connection: shard \"%s\" has all its %d connections open (%s) and none "
-                            + "was released within %d ms", key.describe(), shard, slots.limit(), which,
-                    config.waitTimeout().toMillis()))
-                    .withHint(slots.serverLimits() ? "Raise the server's max_connections, or lower the pool sizes"
-                            + " of its databases." : "Raise shards." + shard + ".max_connections (below the "
-                            + "server's max_connections), or lower the pool sizes of its databases."));
-            return;
-        }
-        promise.tryFailure(PgException.fatal(SqlState.TOO_MANY_CONNECTIONS, String.format(
-                "%s is exhausted: all %d connections are in use and none was released within %d ms",
-                key.describe(), config.size(), config.waitTimeout().toMillis()))
-                .withHint("Raise " + key.sizeSettings() + "."));
-    }
-
-    /**
-     * Caller holds the lock. The most recently used idle backend on {@code loop}, else (when {@code anyLoop}) the
-     * most recently used one anywhere; expired or broken ones found on the way are moved to {@code discarded}.
-     */
-    private PooledBackend takeIdle(EventLoop loop, List<PooledBackend> discarded, boolean anyLoop) {
-        idle.removeIf(backend -> !isUsable(backend) && discarded.add(backend));
-        for (Iterator<PooledBackend> it = idle.descendingIterator(); it.hasNext(); ) {
-            PooledBackend backend = it.next();
-            if (backend.loop() == loop) {
-                it.remove();
-                return backend;
-            }
-        }
-        return anyLoop ? idle.pollLast() : null;
-    }
-
-    private boolean isUsable(PooledBackend backend) {
-        long now = System.nanoTime();
-        return backend.isActive() && now - backend.releasedNanos() < config.idleTimeout().toNanos()
-                && now - backend.createdNanos() < config.maxLifetime().toNanos();
+        promise.tryFailure(Waiters.timedOut(key, openNow < config.size(), slots.limit(), slots.serverLimits()));
     }
 
     /** Closes idle backends past idle_timeout or max_lifetime. Called periodically. */
     void evictExpired() {
         List<PooledBackend> expired = new ArrayList<>();
         synchronized (this) {
-            idle.removeIf(backend -> !isUsable(backend) && expired.add(backend));
+            idle.removeExpired(expired);
         }
         expired.forEach(this::closeCounted);
     }
@@ -452,13 +360,12 @@ public final class BackendPool {
 
     /** How long the oldest waiting acquisition has waited, in nanoseconds; 0 when none waits. */
     public synchronized long maxWaitNanos() {
-        Waiter oldest = waiters.peekFirst();
-        return oldest == null ? 0 : System.nanoTime() - oldest.queuedNanos();
+        return waiters.maxWaitNanos();
     }
 
     /** The idle backends now, least recently used first. */
     public synchronized List<PooledBackend> idleBackends() {
-        return new ArrayList<>(idle);
+        return idle.list();
     }
 
     /**
@@ -469,8 +376,7 @@ public final class BackendPool {
         List<PooledBackend> idleNow;
         synchronized (this) {
             reconnectBeforeNanos = System.nanoTime();
-            idleNow = new ArrayList<>(idle);
-            idle.clear();
+            idleNow = idle.drain();
         }
         idleNow.forEach(this::closeCounted);
     }
@@ -481,17 +387,14 @@ public final class BackendPool {
 
     /** Closes idle connections and refuses to keep released ones; waiters fail. */
     void close() {
-        List<PooledBackend> all = new ArrayList<>();
-        List<Waiter> waiting;
+        List<PooledBackend> all;
+        List<Waiters.Waiter> waiting;
         synchronized (this) {
             closed = true;
-            all.addAll(idle);
-            idle.clear();
-            waiting = new ArrayList<>(waiters);
-            waiters.clear();
+            all = idle.drain();
+            waiting = waiters.drain();
         }
         all.forEach(this::closeCounted);
-        waiting.forEach(waiter -> waiter.promise().tryFailure(PgException.fatal(SqlState.ADMIN_SHUTDOWN,
-                "pgstitch is shutting down")));
+        Waiters.shutDown(waiting);
     }
 }

@@ -78,6 +78,32 @@ public final class PooledBackend {
         }
     }
 
+    /** Puts {@code cleanup} in place of the session's handler, or of the idle one when it was handed out unused. */
+    void attachCleanup(BackendCleanup cleanup) {
+        io.netty.channel.ChannelPipeline pipeline = connection.channel().pipeline();
+        if (pipeline.get(SESSION_HANDLER) != null) {
+            pipeline.replace(SESSION_HANDLER, "cleanup", cleanup);
+        } else if (pipeline.get(IdleBackend.NAME) != null) { // handed out, never used
+            pipeline.replace(IdleBackend.NAME, "cleanup", cleanup);
+        } else {
+            pipeline.addLast("cleanup", cleanup);
+        }
+    }
+
+    /**
+     * Takes the backend from its session without a reset (between transactions): the idle handler takes its
+     * frames. False when the backend is closed or no session handler holds it.
+     */
+    boolean detachToIdle() {
+        io.netty.channel.ChannelPipeline pipeline = connection.channel().pipeline();
+        if (!isActive() || pipeline.get(SESSION_HANDLER) == null) {
+            return false;
+        }
+        pipeline.replace(SESSION_HANDLER, IdleBackend.NAME, IdleBackend.INSTANCE);
+        connection.channel().config().setAutoRead(true); // its client may have paused it
+        return true;
+    }
+
     /** Has a backend handed out but unfit for its client closed (its slot goes to the next waiter). */
     public void discard() {
         pool.release(this, BackendPool.Release.DIRTY, 0, null);

@@ -177,14 +177,14 @@ final class QueryPlanner {
             }
             case PREPARE -> {
                 // it only parses: it runs in the session, and each EXECUTE of it on an RPC connection
-                String function = RpcRouter.firstCall(List.of(statement));
+                String function = RpcStatementReader.firstCall(List.of(statement));
                 return new StitchStep.OnSession(List.of(query(text)), false,
                         () -> remember(name, new PreparedCall(function, text)));
             }
             default -> {
             }
         }
-        String function = RpcRouter.firstCall(List.of(statement));
+        String function = RpcStatementReader.firstCall(List.of(statement));
         if (statement.sessionEffect() != null) {
             return new StitchStep.Refused(function, refusal(function, statement.sessionEffect()),
                     List.of(query(text)));

@@ -13,10 +13,8 @@ import io.pgstitch.protocol.frontend.Query;
 import io.pgstitch.protocol.frontend.Sync;
 import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.BackendListener;
-import io.pgstitch.proxy.backend.SetConfigQuery;
 import io.pgstitch.proxy.pool.PooledBackend;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,8 +28,9 @@ import java.util.function.Consumer;
  * step leaves on it. A new call first reads the session's {@code search_path} (from its ParameterStatus when the
  * server reports it, else with {@code SHOW}, which takes no snapshot), and the connection takes it, with every
  * reported setting the session changed since its startup, before the call, so that the call runs, and its
- * results are formatted, as in the session. Its answers reach the client as they come, but its ReadyForQuery,
- * the ParseComplete of a replayed Parse and the CloseComplete of the proxy's own Close. Session loop only.
+ * results are formatted, as in the session ({@link CallSettings}). Its answers reach the client as they come, but
+ * its ReadyForQuery, the ParseComplete of a replayed Parse and the CloseComplete of the proxy's own Close
+ * ({@link CallAnswers}). Session loop only.
  */
 final class RpcCall implements BackendListener {
 
@@ -49,11 +48,6 @@ final class RpcCall implements BackendListener {
         /** Answered or abandoned: whatever still arrives is released. */
         DONE
     }
-
-    private static final String READ_SEARCH_PATH = "SHOW search_path";
-    /** Settings a client may change with SET that PostgreSQL reports back (ParameterStatus), plus search_path. */
-    private static final List<String> PROPAGATED = List.of("search_path", "application_name", "DateStyle",
-            "IntervalStyle", "TimeZone", "client_encoding", "standard_conforming_strings");
 
     private final StitchedRequest.Session session;
     private final StitchStep.OnRpc call;
@@ -74,12 +68,7 @@ final class RpcCall implements BackendListener {
     private BackendLease rpcBackend;
     /** The call ends with a Flush, not a Sync: it is over when each of its messages is answered. */
     private boolean unsyncedCall;
-    private int answersLeft;
-    private int preambleLeft;
-    private boolean preambleFailed;
-    private int parsesToSwallow;
-    private int clientClosesLeft;
-    private int closesToSwallow;
+    private CallAnswers answers;
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
 
@@ -104,7 +93,7 @@ final class RpcCall implements BackendListener {
         }
         phase = Phase.SEARCH_PATH;
         searchPath = null;
-        StitchedRequest.send(session.sessionBackend(), List.of(new Query(READ_SEARCH_PATH).encode(session.alloc())),
+        StitchedRequest.send(session.sessionBackend(), List.of(new Query(CallSettings.READ_SEARCH_PATH).encode(session.alloc())),
                 this::readSearchPath);
     }
 
@@ -121,7 +110,7 @@ final class RpcCall implements BackendListener {
         }
         byte type = frame.type();
         if (type == 'D' && frame.isComplete()) { // a search_path too long to come whole is not taken over
-            searchPath = firstColumn(frame.body());
+            searchPath = CallSettings.firstColumn(frame.body());
         }
         frame.release(); // an error (none is expected) leaves the RPC connection's default search_path
         if (type == ReadyForQuery.TYPE) {
@@ -178,7 +167,7 @@ final class RpcCall implements BackendListener {
         }
         rpcBackend.channel().config().setAutoRead(session.clientWritable());
         List<ByteBuf> preamble = new ArrayList<>(3);
-        String settingsQuery = newCall ? settingsOfTheSession(rpcBackend.parameters()) : null;
+        String settingsQuery = newCall ? CallSettings.query(session, searchPath, rpcBackend.parameters()) : null;
         if (settingsQuery != null) {
             preamble.add(new Query(settingsQuery).encode(session.alloc()));
         }
@@ -187,17 +176,12 @@ final class RpcCall implements BackendListener {
             kept.begin(watch.blockEnds());
         }
         preamble.addAll(call.preamble());
-        preambleLeft = preamble.size();
-        preambleFailed = false;
-        phase = preambleLeft > 0 ? Phase.PREAMBLE : Phase.RUNNING;
+        answers = new CallAnswers(preamble.size(), call);
+        phase = preamble.isEmpty() ? Phase.RUNNING : Phase.PREAMBLE;
         for (ByteBuf query : preamble) {
             rpcBackend.send(query, this::preambleFrame);
         }
-        parsesToSwallow = call.injectedParses();
-        closesToSwallow = call.injectedCloses();
-        clientClosesLeft = count(call.messages(), "C") - closesToSwallow;
         unsyncedCall = onKept && call.lifetime().flushed() && !kept.inBlock();
-        answersLeft = count(call.messages(), "PBDEC");
         callSent = true;
         List<ByteBuf> messages = new ArrayList<>(call.messages());
         if (unsyncedCall) { // the kept connection's implicit transaction, and its portals, live until the Sync
@@ -209,38 +193,14 @@ final class RpcCall implements BackendListener {
         StitchedRequest.send(rpcBackend, messages, this::rpcFrame);
     }
 
-    /** How many of {@code messages} have one of {@code types}. */
-    private static int count(List<ByteBuf> messages, String types) {
-        int count = 0;
-        for (ByteBuf message : messages) {
-            if (types.indexOf(message.getByte(message.readerIndex())) >= 0) {
-                count++;
-            }
-        }
-        return count;
-    }
-
-    /** A query setting what differs between the session and the RPC connection, or null. */
-    private String settingsOfTheSession(Map<String, String> rpcParameters) {
-        Map<String, String> settings = new LinkedHashMap<>();
-        for (String name : PROPAGATED) {
-            String value = name.equals("search_path") ? searchPath : session.reportedParameter(name);
-            if (value != null && !value.equals(rpcParameters.get(name))) {
-                settings.put(name, value);
-            }
-        }
-        return SetConfigQuery.of(settings);
-    }
-
     /** The answer to what the RPC connection runs before the call: only an error reaches the client. */
     private void preambleFrame(Frame frame) {
-        if (phase == Phase.PREAMBLE && frame.type() == ErrorResponse.TYPE && !preambleFailed) {
+        if (phase == Phase.PREAMBLE && frame.type() == ErrorResponse.TYPE && answers.firstPreambleError()) {
             failed = true;
-            preambleFailed = true;
             session.toClient(downgraded(frame));
             return;
         }
-        if (phase == Phase.PREAMBLE && frame.type() == ReadyForQuery.TYPE && --preambleLeft == 0) {
+        if (phase == Phase.PREAMBLE && frame.type() == ReadyForQuery.TYPE && answers.preambleAnswered()) {
             phase = Phase.RUNNING;
         }
         frame.release();
@@ -261,17 +221,8 @@ final class RpcCall implements BackendListener {
             callAnswered();
             return;
         }
-        boolean last = unsyncedCall && isAnswer(type) && --answersLeft == 0;
-        if (preambleFailed) {
-            frame.release();
-        } else if (type == '1' && parsesToSwallow > 0) {
-            parsesToSwallow--; // the ParseComplete of a Parse the proxy replayed
-            frame.release();
-        } else if (type == '3' && clientClosesLeft > 0) {
-            clientClosesLeft--;
-            session.toClient(frame);
-        } else if (type == '3' && closesToSwallow > 0) {
-            closesToSwallow--; // the CloseComplete of the proxy's own Close, last before the Sync
+        boolean last = unsyncedCall && answers.lastAnswer(type);
+        if (answers.preambleFailed() || answers.swallows(type)) {
             frame.release();
         } else if (type == ErrorResponse.TYPE) {
             failed = true;
@@ -283,11 +234,6 @@ final class RpcCall implements BackendListener {
         if (last) {
             callAnswered();
         }
-    }
-
-    /** The last answer to an extended-protocol message (a Describe's ParameterDescription is not). */
-    private static boolean isAnswer(byte type) {
-        return "123TnCsI".indexOf(type) >= 0;
     }
 
     /** The call is answered: its connection goes back, or the kept connection takes note of what lives on. */
@@ -430,16 +376,5 @@ final class RpcCall implements BackendListener {
         fields.replace(ErrorField.SEVERITY, "ERROR");
         fields.replace(ErrorField.SEVERITY_NONLOCALIZED, "ERROR");
         return new ErrorResponse(fields).encode(alloc);
-    }
-
-    /** The first column of a DataRow body, or null. */
-    private static String firstColumn(ByteBuf row) {
-        int start = row.readerIndex();
-        if (row.readableBytes() < 6 || row.getShort(start) < 1) {
-            return null;
-        }
-        int length = row.getInt(start + 2);
-        return length < 0 || length > row.readableBytes() - 6 ? null
-                : row.toString(start + 6, length, StandardCharsets.UTF_8);
     }
 }

@@ -2,7 +2,6 @@ package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
@@ -19,10 +18,6 @@ import io.pgstitch.proxy.rpc.BatchPlanner.RpcStatement;
 import io.pgstitch.proxy.rpc.BatchPlanner.Target;
 import io.pgstitch.sqlsplit.ClientEncoding;
 import io.pgstitch.sqlsplit.SplitMode;
-import io.pgstitch.sqlsplit.SqlStatement;
-import io.pgstitch.sqlsplit.StatementKind;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -67,8 +62,6 @@ import java.util.Objects;
  * whose encoding pgstitch does not know, Query and Parse texts go to the session backend untouched.
  */
 public final class RpcRouter {
-
-    private static final Logger log = LoggerFactory.getLogger(RpcRouter.class);
 
     /** What became of a client message. */
     public enum Routing {
@@ -120,15 +113,9 @@ public final class RpcRouter {
     private final Map<String, RpcStatement> rpcStatements = new HashMap<>();
     /** Portal name to the RPC statement it was bound from, in the batch under way; portals that live on are kept's. */
     private final Map<String, RpcStatement> rpcPortals = new HashMap<>();
-    /**
-     * Prepared statements (the client's names) that are a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT, with what the
-     * kept connection does to follow them; kept whether or not a connection is kept, since PgJDBC prepares its
-     * COMMIT once it has run it a few times and then only binds it. Their messages go to the session backend as
-     * they came.
-     */
-    private final Map<String, StitchStep.OnKept> followedStatements = new HashMap<>();
-    /** Portals bound from {@link #followedStatements} in the batch under way. */
-    private final Map<String, StitchStep.OnKept> followedPortals = new HashMap<>();
+    private final RpcStatementReader statements;
+    private final FollowedStatements followed;
+    private final SessionEncoding sessionEncoding = new SessionEncoding();
     private final TransactionWatch watch = new TransactionWatch();
     private final KeptConnection kept = new KeptConnection();
     private final QueryPlanner queries;
@@ -143,16 +130,14 @@ public final class RpcRouter {
     private List<StitchStep> plan;
     /** Whether the plan answers a client's Sync or Query with a ReadyForQuery (not so for one run at a Flush). */
     private boolean planAnswersSync;
-    /** The session's client_encoding as last reported, and what it means to the analyzer (null: unknown). */
-    private String encodingName;
-    private ClientEncoding encoding;
-    private boolean toldEncodingUnknown;
 
     public RpcRouter(RpcSettings settings, ByteBufAllocator alloc) {
         this.settings = settings;
         this.alloc = alloc;
         this.queries = new QueryPlanner(settings, alloc, kept, watch);
         this.batches = new BatchPlanner(settings, alloc, kept, queries, watch);
+        this.statements = new RpcStatementReader(settings, kept, queries);
+        this.followed = new FollowedStatements(settings);
     }
 
     /**
@@ -174,8 +159,9 @@ public final class RpcRouter {
             case Query.TYPE -> query(frame, standardConformingStrings, clientEncoding);
             case Parse.TYPE -> {
                 Parse parse = Parse.decodeWith(frame.body(), StandardCharsets.ISO_8859_1);
-                followedStatements.remove(parse.statement());
-                RpcStatement statement = rpcStatement(parse, frame, standardConformingStrings, clientEncoding);
+                followed.forgetStatement(parse.statement());
+                ClientEncoding encoding = sessionEncoding.of(clientEncoding);
+                RpcStatement statement = statements.read(parse, frame.content(), encoding, standardConformingStrings);
                 if (statement != null && statement.prepare() != null && statement.parseMessage() == null) {
                     // a PREPARE of an RPC call: it runs in the session, whose answer the plan must see
                     rpcStatements.remove(parse.statement());
@@ -187,29 +173,22 @@ public final class RpcRouter {
                     yield hold(frame, Target.RPC, statement, false, null, null, 0);
                 }
                 rpcStatements.remove(parse.statement());
-                StitchStep.OnKept follow = followed(parse.query(), standardConformingStrings, clientEncoding);
-                if (follow != null) {
-                    followedStatements.put(parse.statement(), follow);
-                }
-                yield following(frame, false, follow);
+                yield following(frame, false,
+                        followed.parsed(parse.statement(), parse.query(), encoding, standardConformingStrings));
             }
             case Bind.TYPE -> {
                 Bind.decodeNames(frame.body()); // checks the layout; the names are read below, byte for byte
                 String portal = name(frame.body(), 0);
                 String boundFrom = name(frame.body(), portal.length() + 1);
                 RpcStatement statement = rpcStatements.get(boundFrom);
-                followedPortals.remove(portal);
+                followed.forgetPortal(portal);
                 if (statement != null) {
                     rpcPortals.put(portal, statement);
                     yield hold(frame, Target.RPC, statement, false, portal, null, 0);
                 }
                 rpcPortals.remove(portal);
                 kept.remove(portal); // the client's next use of the name means the session's portal
-                StitchStep.OnKept follow = followedStatements.get(boundFrom);
-                if (follow != null) {
-                    followedPortals.put(portal, follow);
-                }
-                yield following(frame, false, follow);
+                yield following(frame, false, followed.bound(portal, boundFrom));
             }
             case Describe.TYPE -> {
                 Describe describe = Describe.decode(frame.body());
@@ -217,7 +196,7 @@ public final class RpcRouter {
                 if (describe.target() == Describe.Target.STATEMENT) {
                     RpcStatement statement = rpcStatements.get(name);
                     yield statement != null ? hold(frame, Target.RPC, statement, false, null, null, 0)
-                            : following(frame, false, followedStatements.get(name));
+                            : following(frame, false, followed.statement(name));
                 }
                 yield portalMessage(frame, name, false, 0);
             }
@@ -232,10 +211,10 @@ public final class RpcRouter {
                     // Closing what exists only here needs no RPC connection: PostgreSQL answers CloseComplete for
                     // a name it does not know, so the session backend can answer it.
                     rpcStatements.remove(name);
-                    followedStatements.remove(name);
+                    followed.forgetStatement(name);
                     yield session(frame, false);
                 }
-                followedPortals.remove(name);
+                followed.forgetPortal(name);
                 yield portalMessage(frame, name, false, 0);
             }
             case 'H' -> {
@@ -266,7 +245,7 @@ public final class RpcRouter {
         if (kept.function(name) != null) {
             return hold(frame, Target.RPC, null, execute, name, name, maxRows);
         }
-        return following(frame, execute, followedPortals.get(name));
+        return following(frame, execute, followed.portal(name));
     }
 
     /**
@@ -280,45 +259,6 @@ public final class RpcRouter {
             return session(frame, execute);
         }
         return hold(frame, Target.SESSION, null, execute, null, null, 0, null, follow);
-    }
-
-    /**
-     * What the kept connection does to follow the statement a Parse prepares, when that is a SAVEPOINT, RELEASE,
-     * ROLLBACK TO or COMMIT; null otherwise. Only a text whose first word may be one of these is analysed.
-     */
-    private StitchStep.OnKept followed(String bytes, boolean standardConformingStrings, String clientEncoding) {
-        ClientEncoding encoding = encoding(clientEncoding);
-        if (encoding == null || !mayControlTransaction(bytes)) {
-            return null;
-        }
-        List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
-                .statements();
-        SqlStatement only = statements.size() == 1 ? statements.get(0) : null;
-        StitchStep.OnKept.Follows follows = only == null || only.kind() != StatementKind.TRANSACTION_CONTROL ? null
-                : QueryPlanner.follows(only);
-        return follows == null ? null : new StitchStep.OnKept(follows, only.name());
-    }
-
-    /**
-     * Whether the first word of {@code bytes} may begin a SAVEPOINT, RELEASE, ROLLBACK TO or COMMIT (END): a cheap
-     * look, so that other Parses are not analysed; a text that begins with a comment may.
-     */
-    static boolean mayControlTransaction(String bytes) {
-        int at = 0;
-        while (at < bytes.length() && " \t\n\r\f".indexOf(bytes.charAt(at)) >= 0) {
-            at++;
-        }
-        if (bytes.startsWith("--", at) || bytes.startsWith("/*", at)) {
-            return true;
-        }
-        int start = at;
-        while (at < bytes.length() && (bytes.charAt(at) | 0x20) >= 'a' && (bytes.charAt(at) | 0x20) <= 'z') {
-            at++;
-        }
-        String word = bytes.substring(start, at);
-        return word.equalsIgnoreCase("savepoint") || word.equalsIgnoreCase("release")
-                || word.equalsIgnoreCase("rollback") || word.equalsIgnoreCase("commit")
-                || word.equalsIgnoreCase("end");
     }
 
     /**
@@ -360,7 +300,7 @@ public final class RpcRouter {
         }
         boolean insideBatch = unsynced;
         unsynced = false; // a Query ends whatever implicit transaction unsynced messages had opened
-        ClientEncoding encoding = encoding(clientEncoding);
+        ClientEncoding encoding = sessionEncoding.of(clientEncoding);
         if (encoding == null || insideBatch) {
             // Inside an extended batch, PostgreSQL discards the Query unanswered if a message before it failed,
             // which only the session backend can tell: the Query is its, as it is, RPC calls included.
@@ -375,69 +315,6 @@ public final class RpcRouter {
         plan = steps;
         planAnswersSync = true;
         return Routing.READY;
-    }
-
-    static String firstCall(List<SqlStatement> statements) {
-        return statements.stream().flatMap(statement -> statement.rpcCalls().stream()).findFirst().orElseThrow();
-    }
-
-    /**
-     * What a Parse prepares when it concerns an RPC connection: a statement calling an RPC function, or an EXECUTE
-     * of an SQL-level prepared RPC call; null otherwise. The query is the client's bytes, one char per byte.
-     */
-    private RpcStatement rpcStatement(Parse parse, Frame frame, boolean standardConformingStrings,
-                                      String clientEncoding) {
-        ClientEncoding encoding = encoding(clientEncoding);
-        String bytes = parse.query();
-        if (encoding == null || !queries.remembersPrepared() && !kept.hasNames()
-                && !settings.analyzer().mayContainRpcCall(bytes, encoding, standardConformingStrings)) {
-            return null;
-        }
-        List<SqlStatement> statements = settings.analyzer().analyze(bytes, encoding, standardConformingStrings)
-                .statements();
-        SqlStatement call = statements.stream().filter(SqlStatement::hasRpcCall).findFirst().orElse(null);
-        if (call != null && call.kind() == StatementKind.PREPARE) { // see route: no parse message to replay
-            return new RpcStatement(call.name(), null, firstCall(statements), bytes, null, null, null, false);
-        }
-        if (call != null) {
-            return new RpcStatement(parse.statement(), firstMessage(frame.content()), firstCall(statements), null,
-                    call.kind() == StatementKind.DECLARE ? call.name() : null, call.sessionEffect(), null, false);
-        }
-        SqlStatement only = statements.size() == 1 ? statements.get(0) : null;
-        QueryPlanner.PreparedCall prepare = only == null || only.executes() == null ? null
-                : queries.prepared(only.executes());
-        if (prepare != null) { // EXECUTE of a prepared RPC call, also under EXPLAIN or CREATE TABLE AS
-            return new RpcStatement(parse.statement(), firstMessage(frame.content()), prepare.function(),
-                    prepare.prepareText(), null, only.sessionEffect(), null, false);
-        }
-        boolean cursorStep = only != null && only.name() != null
-                && (only.kind() == StatementKind.FETCH || only.kind() == StatementKind.CLOSE);
-        String function = cursorStep ? kept.function(only.name()) : null;
-        // a FETCH, MOVE or CLOSE of a cursor that lives on the kept connection goes there, as in a Query
-        return function == null ? null : new RpcStatement(parse.statement(), firstMessage(frame.content()), function,
-                null, null, null, only.name(), only.kind() == StatementKind.CLOSE);
-    }
-
-    /**
-     * What the session's client_encoding means to the analyzer, or null when pgstitch does not know it: the
-     * session's texts then go to its backend untouched, which is said once per session.
-     */
-    private ClientEncoding encoding(String name) {
-        if (!Objects.equals(name, encodingName)) {
-            encodingName = name;
-            encoding = ClientEncoding.of(name);
-            if (encoding == null && !toldEncodingUnknown) {
-                toldEncodingUnknown = true;
-                log.info("client_encoding {} is unknown to pgstitch: this session's queries go to its backend"
-                        + " untouched, RPC calls included", name);
-            }
-        }
-        return encoding;
-    }
-
-    /** A copy of the first message of {@code content} (a Parse frame), to replay later. */
-    private static byte[] firstMessage(ByteBuf content) {
-        return ByteBufUtil.getBytes(content, content.readerIndex(), 1 + content.getInt(content.readerIndex() + 1));
     }
 
     /**
@@ -494,7 +371,7 @@ public final class RpcRouter {
     private Routing sync(Frame frame) {
         if (held == null && !kept.active()) {
             rpcPortals.clear();
-            followedPortals.clear();
+            followed.clearPortals();
             executeSinceSync = false;
             unsynced = false;
             return Routing.PASS;
@@ -511,7 +388,7 @@ public final class RpcRouter {
     /** Plans the held batch; its portals end with its segments, or live on on the kept connection. */
     private Routing runHeld(boolean answersSync) {
         rpcPortals.clear();
-        followedPortals.clear();
+        followed.clearPortals();
         executeSinceSync = false;
         plan = batches.plan(held, heldAfterForwarded, !answersSync);
         planAnswersSync = answersSync;

@@ -2,10 +2,8 @@ package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.Future;
-import io.pgstitch.conf.RpcInTransaction;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
-import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.backend.ReadyForQuery.TransactionStatus;
@@ -32,13 +30,10 @@ import java.util.List;
  * swallowed, and one ReadyForQuery carrying the session backend's transaction status ends the response. The
  * first error stops the request, as in PostgreSQL. Session loop only.
  *
- * <p>Before an RPC step, the session's transaction status decides, as PostgreSQL would: in an aborted block the
- * step goes to the session backend, which refuses it with 25P02; in a block in which nothing but its BEGIN has
- * run ({@link TransactionWatch}) a call runs on its RPC connection, the session's snapshot being taken only
- * by its next statement; in any other block {@code rpc.in_transaction} decides ({@code reject}: 25001, raised by
- * the session backend so that the block is aborted as by any error). An RPC call that fails while the session is
- * in a block aborts the session's block too (a swallowed error raised there), so that the client finds its
- * transaction as PostgreSQL would leave it. The call itself is an {@link RpcCall}.
+ * <p>Before an RPC step, the session's transaction status decides whether it runs, as PostgreSQL would
+ * ({@link RpcBlockRules}). An RPC call that fails while the session is in a block aborts the session's block too
+ * (a swallowed error raised there), so that the client finds its transaction as PostgreSQL would leave it. The
+ * call itself is an {@link RpcCall}.
  *
  * <p>Steps whose cursor or portal must outlive them run on the {@link KeptConnection}; after every session step
  * the request looks whether the session's block ended, and ends the kept connection's the same way before it
@@ -103,8 +98,6 @@ public final class StitchedRequest {
         /** Answered or abandoned: whatever still arrives is released. */
         DONE
     }
-
-    private static final String IN_FAILED_SQL_TRANSACTION = "25P02";
 
     private final Session session;
     private final ArrayDeque<StitchStep> steps;
@@ -264,26 +257,20 @@ public final class StitchedRequest {
 
     private void beginCall(StitchStep.OnRpc step) {
         TransactionStatus status = session.sessionBackend().status();
-        StitchStep.Lifetime lifetime = step.lifetime();
-        if (status == TransactionStatus.FAILED // PostgreSQL refuses every statement there: 25P02
-                || lifetime.continues() != null && kept.function(lifetime.continues()) == null) {
-            // (or its cursor or portal is gone, its block ended: the session backend says so as PostgreSQL would)
+        RpcBlockRules.Verdict verdict = RpcBlockRules.verdict(step, status, kept, watch, settings.inTransaction());
+        if (verdict == RpcBlockRules.Verdict.ON_SESSION) {
             step.preamble().forEach(ReferenceCountUtil::safeRelease);
             answerOnSession(step.messages());
             return;
         }
-        boolean inBlock = status == TransactionStatus.IN_TRANSACTION;
-        if (lifetime.continues() == null && lifetime.executes() && inBlock && !watch.fresh()
-                && settings.inTransaction() == RpcInTransaction.REJECT) {
+        if (verdict == RpcBlockRules.Verdict.REJECTED) {
             step.release();
             metrics.record(RpcMetrics.Outcome.REJECTED, Duration.ZERO);
-            fail(PgException.error(SqlState.ACTIVE_SQL_TRANSACTION, "RPC function " + step.function()
-                            + " cannot run inside a transaction block")
-                    .withHint("pgstitch runs it on a separate connection, which can neither see this transaction's"
-                            + " uncommitted work nor wait for its locks. COMMIT or ROLLBACK first, or make the call"
-                            + " the first statement of the block (or set rpc.in_transaction: isolate)."));
+            fail(RpcBlockRules.rejection(step.function()));
             return;
         }
+        StitchStep.Lifetime lifetime = step.lifetime();
+        boolean inBlock = status == TransactionStatus.IN_TRANSACTION;
         phase = Phase.RPC;
         stepFailed = false;
         boolean onKept = lifetime.continues() != null || lifetime.keeps(inBlock);
@@ -332,9 +319,7 @@ public final class StitchedRequest {
     /** After an RPC step: a failure inside a block aborts the session's block too, as PostgreSQL's would be. */
     private void afterCall() {
         if (stepFailed && session.sessionBackend().status() == TransactionStatus.IN_TRANSACTION) {
-            PgException why = PgException.error(IN_FAILED_SQL_TRANSACTION, "pgstitch: an RPC call of this"
-                    + " transaction block failed").withHint("The block is aborted as PostgreSQL aborts it.");
-            rollBackSession(new Query(raise(why)).encode(session.alloc()));
+            rollBackSession(new Query(raise(RpcBlockRules.blockAborted())).encode(session.alloc()));
             return;
         }
         next();

@@ -287,7 +287,7 @@ class RpcRouterTest {
 
     @Test
     void anUnknownEncodingIsForwardedUntouchedAndSaidOncePerSession() {
-        Logger logger = (Logger) LoggerFactory.getLogger(RpcRouter.class);
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionEncoding.class);
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
         logged.start();
         logger.addAppender(logged);
@@ -412,15 +412,15 @@ class RpcRouterTest {
 
     @Test
     void onlyTextsThatMayControlTheTransactionAreAnalysedForTheKeptConnection() {
-        assertThat(RpcRouter.mayControlTransaction("COMMIT")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("  savepoint JDBC_SAVEPOINT_1")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("ROLLBACK TO SAVEPOINT s")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("release s")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("end")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("/* a comment */ commit")).isTrue();
-        assertThat(RpcRouter.mayControlTransaction("select 1")).isFalse();
-        assertThat(RpcRouter.mayControlTransaction("committed")).isFalse();
-        assertThat(RpcRouter.mayControlTransaction("")).isFalse();
+        assertThat(FollowedStatements.mayControlTransaction("COMMIT")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("  savepoint JDBC_SAVEPOINT_1")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("ROLLBACK TO SAVEPOINT s")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("release s")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("end")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("/* a comment */ commit")).isTrue();
+        assertThat(FollowedStatements.mayControlTransaction("select 1")).isFalse();
+        assertThat(FollowedStatements.mayControlTransaction("committed")).isFalse();
+        assertThat(FollowedStatements.mayControlTransaction("")).isFalse();
     }
 
     private static BatchPlanner.Held followed(Frame message, boolean execute, StitchStep.OnKept follow) {
