@@ -460,6 +460,73 @@ class SqlOverHttpIT {
         assertThat(scalar("SELECT count(*) FROM gate")).isZero();
     }
 
+    /** A value whose md5 the shard reports beside it: the text of the value, then the md5 PostgreSQL computed. */
+    private static final String LARGE_VALUES = "SELECT v, md5(v) FROM (SELECT string_agg(md5(g::text), '') AS v "
+            + "FROM generate_series(1, 6250) g) s;\n" // 200 000 characters
+            + "SELECT b, md5(b) FROM (SELECT decode(string_agg(md5(g::text), ''), 'hex') AS b "
+            + "FROM generate_series(1, 312500) g) s"; // 5 000 000 bytes: 10 MB of hex
+
+    /** Checks a row of {@link #LARGE_VALUES}: {@code bytea} says whether the value is hex of bytes. */
+    private static void assertLargeValue(JsonNode row, int length, boolean bytea) throws Exception {
+        String value = row.get(0).asText();
+        byte[] bytes;
+        if (bytea) {
+            assertThat(value).startsWith("\\x");
+            bytes = java.util.HexFormat.of().parseHex(value.substring(2));
+        } else {
+            bytes = value.getBytes(StandardCharsets.UTF_8);
+        }
+        assertThat(bytes).hasSize(length);
+        assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(bytes)))
+                .isEqualTo(row.get(1).asText());
+    }
+
+    /**
+     * Rows longer than a socket read (64 KiB), up to megabytes, come whole through each kind of response: the
+     * value's md5 computed here is the one the shard computed.
+     */
+    @Test
+    void largeValuesArriveWholeInEveryKindOfResponse() throws Exception {
+        Curl.assumeAvailable();
+        Curl.Response array = post("alice", ALICE, DB, LARGE_VALUES);
+        assertThat(array.status()).isEqualTo(200);
+        JsonNode results = json(array.body());
+        assertThat(results.get(0).get("error")).as(results.get(0).toString().substring(0, 200)).isNull();
+        assertLargeValue(results.get(0).get("rows").get(0), 200_000, false);
+        assertThat(results.get(1).get("error")).isNull();
+        assertLargeValue(results.get(1).get("rows").get(0), 5_000_000, true);
+
+        Curl.Response ndjson = post("alice", ALICE, DB, LARGE_VALUES, "-H", "Accept: application/x-ndjson");
+        List<JsonNode> rows = new ArrayList<>();
+        String last = null;
+        for (String line : ndjson.body().split("\n")) {
+            JsonNode event = json(line);
+            last = event.get("event").asText();
+            assertThat(last).as(line.length() > 300 ? line.substring(0, 300) : line).isNotEqualTo("error");
+            if (last.equals("rows")) {
+                rows.add(event.get("rows").get(0));
+            }
+        }
+        assertThat(last).isEqualTo("done");
+        assertThat(rows).hasSize(2);
+        assertLargeValue(rows.get(0), 200_000, false);
+        assertLargeValue(rows.get(1), 5_000_000, true);
+
+        try (Socket socket = Socket.open("alice", ALICE)) {
+            socket.send(JSON.createObjectNode().put("id", 1).put("sql", LARGE_VALUES).toString());
+            List<JsonNode> received = new ArrayList<>();
+            for (String event = socket.nextEvent(); !event.equals("1 done"); event = socket.nextEvent()) {
+                assertThat(event).doesNotContain("error");
+                if (event.startsWith("1 rows")) {
+                    received.add(socket.last().get("rows").get(0));
+                }
+            }
+            assertThat(received).hasSize(2);
+            assertLargeValue(received.get(0), 200_000, false);
+            assertLargeValue(received.get(1), 5_000_000, true);
+        }
+    }
+
     @Test
     void anIdleWebSocketIsClosedNamingTheLimit() throws Exception {
         try (Socket socket = Socket.open("alice", ALICE)) {
