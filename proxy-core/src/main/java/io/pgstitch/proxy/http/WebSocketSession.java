@@ -106,10 +106,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             }
             if (!opening.isSuccess()) {
                 request.release();
-                Throwable cause = opening.cause();
-                requests.upgradeRefused(ctx, HttpError.ofLogin(cause instanceof PgException pg ? pg
-                        : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause)), login.database()),
-                        keepAlive);
+                requests.upgradeRefused(ctx, HttpError.ofLogin(opening.cause(), login), keepAlive);
                 return;
             }
             int max = server.config().limits().maxConcurrentRequests();
