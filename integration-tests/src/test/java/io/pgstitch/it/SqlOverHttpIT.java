@@ -527,6 +527,26 @@ class SqlOverHttpIT {
         }
     }
 
+    /** A browser's WebSocket cannot send Authorization: its token comes as a subprotocol, never echoed. */
+    @Test
+    void aWebSocketMayCarryItsTokenAsASubprotocol() throws Exception {
+        String encoded = Base64.getUrlEncoder().withoutPadding().encodeToString(TOKEN.getBytes(StandardCharsets.UTF_8));
+        try (Socket socket = Socket.open(HttpClient.newHttpClient().newWebSocketBuilder()
+                .subprotocols("pgstitch", "bearer." + encoded))) {
+            assertThat(socket.socket.getSubprotocol()).isEqualTo("pgstitch");
+            socket.send("{\"id\": 1, \"sql\": \"SELECT 'in'\"}");
+            assertThat(socket.nextEvent()).isEqualTo("1 statement_started 0");
+            assertThat(socket.nextEvent()).isEqualTo("1 columns 0");
+            assertThat(socket.nextEvent()).isEqualTo("1 rows 0");
+            assertThat(socket.last().get("rows").toString()).isEqualTo("[[\"in\"]]");
+        }
+        CompletableFuture<WebSocket> wrong = HttpClient.newHttpClient().newWebSocketBuilder()
+                .subprotocols("pgstitch", "bearer." + Base64.getUrlEncoder().withoutPadding()
+                        .encodeToString("not-a-token-of-ours".getBytes(StandardCharsets.UTF_8)))
+                .buildAsync(URI.create(base.replace("http:", "ws:") + DB + "/ws"), new WebSocket.Listener() { });
+        assertThat(handshakeStatus(wrong)).isEqualTo(401);
+    }
+
     @Test
     void anIdleWebSocketIsClosedNamingTheLimit() throws Exception {
         try (Socket socket = Socket.open("alice", ALICE)) {
@@ -649,10 +669,12 @@ class SqlOverHttpIT {
         private JsonNode last;
 
         static Socket open(String user, String password) throws Exception {
+            return open(HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", basic(user, password)));
+        }
+
+        static Socket open(WebSocket.Builder builder) throws Exception {
             Socket listener = new Socket();
-            listener.socket = HttpClient.newHttpClient().newWebSocketBuilder()
-                    .header("Authorization", basic(user, password))
-                    .buildAsync(URI.create(base.replace("http:", "ws:") + DB + "/ws"), listener)
+            listener.socket = builder.buildAsync(URI.create(base.replace("http:", "ws:") + DB + "/ws"), listener)
                     .get(30, TimeUnit.SECONDS);
             return listener;
         }

@@ -48,6 +48,9 @@ import java.util.concurrent.TimeUnit;
  * socket closes the session, which cancels what runs. The server pings every {@code http.ping_interval}; a
  * socket with nothing running that receives nothing for {@code http.limits.websocket_idle_timeout} is closed
  * (1001) after an error event naming the limit.
+ *
+ * <p>The server selects the subprotocol {@code pgstitch} when it is offered (a browser offers its token beside
+ * it: {@link Credentials#ofWebSocket}).
  */
 final class WebSocketSession extends ChannelInboundHandlerAdapter {
 
@@ -86,7 +89,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                         FullHttpRequest request) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
-                "ws://" + request.headers().get("Host", "localhost") + request.uri(), null,
+                "ws://" + request.headers().get("Host", "localhost") + request.uri(), Credentials.SUBPROTOCOL,
                 WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(server.config().limits().maxRequestBytes())
                         .allowExtensions(false).build()).newHandshaker(request);
         if (handshaker == null) {
