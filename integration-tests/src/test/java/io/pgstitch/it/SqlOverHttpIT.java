@@ -547,6 +547,27 @@ class SqlOverHttpIT {
         assertThat(handshakeStatus(wrong)).isEqualTo(401);
     }
 
+    /**
+     * A cancel applies to the request it names: one that comes too late for it must not land on the next request
+     * of the socket. Not deterministic: whether a cancel arrives while its request still runs is a race, so the
+     * test repeats it; before requests waited for the cancel to be delivered, the next request was regularly hit.
+     */
+    @Test
+    void aCancelDoesNotLandOnTheNextRequest() throws Exception {
+        try (Socket socket = Socket.open("alice", ALICE)) {
+            for (int i = 0; i < 30; i++) {
+                socket.send("{\"id\": \"a" + i + "\", \"sql\": \"SELECT count(*) FROM generate_series(1, 20000)\"}");
+                socket.send("{\"id\": \"b" + i + "\", \"sql\": \"SELECT count(*) FROM generate_series(1, 300000)\"}");
+                socket.send("{\"cancel\": \"a" + i + "\"}");
+                String event;
+                do {
+                    event = socket.nextEvent();
+                    assertThat(event).as("round %d", i).doesNotStartWith("\"b" + i + "\" error");
+                } while (!event.equals("\"b" + i + "\" done"));
+            }
+        }
+    }
+
     @Test
     void anIdleWebSocketIsClosedNamingTheLimit() throws Exception {
         try (Socket socket = Socket.open("alice", ALICE)) {

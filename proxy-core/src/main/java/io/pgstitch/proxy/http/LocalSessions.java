@@ -101,17 +101,19 @@ final class LocalSessions implements AutoCloseable {
 
     /**
      * Sends a CancelRequest for the session that was issued {@code key}, on a connection of its own as a
-     * PostgreSQL client does; the proxy closes it.
+     * PostgreSQL client does; the proxy closes it once the shard has taken the cancel.
+     *
+     * @return that close: from then on a cancel cannot land on a request sent later
      */
-    void cancel(EventLoop loop, BackendKeyData key) {
-        new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
+    ChannelFuture cancel(EventLoop loop, BackendKeyData key) {
+        return new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
                 ByteBuf request = ctx.alloc().buffer(16);
                 new CancelRequest(key.processId(), key.secretKey()).encode(request);
                 ctx.writeAndFlush(request, ctx.voidPromise());
             }
-        }).connect(address);
+        }).connect(address).channel().closeFuture();
     }
 
     @Override

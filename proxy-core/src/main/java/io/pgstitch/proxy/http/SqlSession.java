@@ -115,11 +115,16 @@ final class SqlSession {
         channel.writeAndFlush(out, channel.voidPromise());
     }
 
-    /** Cancels what runs for the session (its query and its RPC call), as a client's CancelRequest does. */
-    void cancel() {
+    /**
+     * Cancels what runs for the session (its query and its RPC call), as a client's CancelRequest does.
+     *
+     * @return done once the cancel is delivered: a request sent after that cannot be the one it cancels
+     */
+    Future<Void> cancel() {
         if (key != null && channel.isActive()) {
-            sessions.cancel(channel.eventLoop(), key);
+            return sessions.cancel(channel.eventLoop(), key);
         }
+        return channel.eventLoop().newSucceededFuture(null);
     }
 
     /**

@@ -51,6 +51,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The server selects the subprotocol {@code pgstitch} when it is offered (a browser offers its token beside
  * it: {@link Credentials#ofWebSocket}).
+ *
+ * <p>A cancel may reach the proxy after the request it names has ended: the next request starts only once the
+ * proxy has delivered the cancel, so that it cannot land there.
  */
 final class WebSocketSession extends ChannelInboundHandlerAdapter {
 
@@ -70,6 +73,8 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Request> queued = new ArrayDeque<>();
     private Channel channel;
     private Request running;
+    /** Cancels sent and not yet delivered: the next request waits for them, lest one land on it. */
+    private int cancelsInFlight;
     private ScheduledFuture<?> ping;
     private ScheduledFuture<?> idle;
     private boolean closed;
@@ -219,7 +224,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (running != null && running.id().equals(id)) {
-            session.cancel();
+            cancelsInFlight++;
+            session.cancel().addListener(delivered -> {
+                cancelsInFlight--;
+                runNext();
+            });
             return;
         }
         for (Iterator<Request> it = queued.iterator(); it.hasNext(); ) {
@@ -243,7 +252,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     private void runNext() {
-        if (running != null || queued.isEmpty() || closed) {
+        if (running != null || cancelsInFlight > 0 || queued.isEmpty() || closed) {
             return;
         }
         running = queued.poll();
