@@ -547,6 +547,80 @@ class SqlOverHttpIT {
         assertThat(handshakeStatus(wrong)).isEqualTo(401);
     }
 
+    @Test
+    void noticesArriveWithTheirStatement() throws Exception {
+        Curl.assumeAvailable();
+        String script = "SELECT 1; DO $$ BEGIN RAISE NOTICE 'hello from %', 'plpgsql'; END $$; SELECT 3";
+        JsonNode results = json(post("alice", ALICE, DB, script).body());
+        assertThat(results).hasSize(3);
+        assertThat(results.get(0).get("notices")).isEmpty();
+        assertThat(results.get(1).get("command").asText()).isEqualTo("DO");
+        assertThat(results.get(1).get("notices")).hasSize(1);
+        assertThat(results.get(1).get("notices").get(0).get("message").asText()).isEqualTo("hello from plpgsql");
+        assertThat(results.get(1).get("notices").get(0).get("severity").asText()).isEqualTo("NOTICE");
+        assertThat(results.get(1).get("notices").get(0).get("code").asText()).isEqualTo("00000");
+        assertThat(results.get(2).get("notices")).isEmpty();
+
+        List<String> events = new ArrayList<>();
+        JsonNode notice = null;
+        for (String line : post("alice", ALICE, DB, script, "-H", "Accept: application/x-ndjson").body()
+                .split("\n")) {
+            JsonNode event = json(line);
+            events.add(event.get("event").asText());
+            if (event.get("event").asText().equals("notice")) {
+                notice = event;
+            }
+        }
+        assertThat(events).containsSubsequence("statement_started", "notice", "statement_done", "statement_started");
+        assertThat(notice.get("statement").asInt()).isEqualTo(1);
+        assertThat(notice.get("notice").get("message").asText()).isEqualTo("hello from plpgsql");
+
+        try (Socket socket = Socket.open("alice", ALICE)) {
+            socket.send(JSON.createObjectNode().put("id", "n").put("sql", script).toString());
+            String event;
+            do {
+                event = socket.nextEvent();
+            } while (!event.startsWith("\"n\" notice"));
+            assertThat(event).isEqualTo("\"n\" notice 1");
+            assertThat(socket.last().get("notice").get("message").asText()).isEqualTo("hello from plpgsql");
+            assertThat(socket.nextEvent()).isEqualTo("\"n\" statement_done 1 DO");
+        }
+    }
+
+    @Test
+    void aWebSocketMessageOverTheLimitIsRefusedNamingIt() throws Exception {
+        try (Socket socket = Socket.open("alice", ALICE)) {
+            socket.send(JSON.createObjectNode().put("id", 1).put("sql", "SELECT '" + "x".repeat(70_000) + "'")
+                    .toString());
+            assertThat(socket.nextEvent()).isEqualTo("error");
+            assertThat(socket.last().get("error").get("code").asText()).isEqualTo("REQUEST_TOO_LARGE");
+            assertThat(socket.last().get("error").get("message").asText()).contains("http.limits.max_request_bytes");
+            assertThat(socket.closed.get(30, TimeUnit.SECONDS)).isEqualTo(1009);
+        }
+    }
+
+    /** An HTTP client that leaves while its request runs has it cancelled on the shard, plain SQL or RPC call. */
+    @Test
+    void aClientThatDisconnectsDuringARunHasItsQueryCancelled() throws Exception {
+        String sleeping = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                + "AND query LIKE '%http-disconnect%' AND pid <> pg_backend_pid()";
+        for (String sql : List.of("SELECT pg_sleep(600) /* http-disconnect */", "SELECT iasql_wait()")) {
+            String running = sql.contains("iasql_wait") ? RUNNING_WAIT : sleeping;
+            try (java.net.Socket client = new java.net.Socket("127.0.0.1",
+                    proxy.server().httpAddress().orElseThrow().getPort())) {
+                byte[] body = sql.getBytes(StandardCharsets.UTF_8);
+                client.getOutputStream().write(("POST /v1/databases/" + DB + "/run HTTP/1.1\r\nHost: x\r\n"
+                        + "Authorization: " + basic("alice", ALICE) + "\r\nContent-Type: text/plain\r\n"
+                        + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                client.getOutputStream().write(body);
+                client.getOutputStream().flush();
+                awaitOnShard(running);
+            }
+            awaitNoneOnShard(running, "the query of a client that left should be cancelled: " + sql);
+        }
+        assertThat(scalar("SELECT count(*) FROM gate")).isZero(); // iasql_wait ended without its gate
+    }
+
     /**
      * A cancel applies to the request it names: one that comes too late for it must not land on the next request
      * of the socket. Not deterministic: whether a cancel arrives while its request still runs is a race, so the
