@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgstitch.it.support.Curl;
 import io.pgstitch.proxy.postgres.LocalPostgres;
-import io.pgstitch.proxy.postgres.PostgresBinaries;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,10 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.SQLException;
+import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,19 +37,12 @@ class SqlOverHttpIdentityIT {
     @BeforeAll
     static void start() throws Exception {
         Curl.assumeAvailable();
-        shard = LocalPostgres.builder(PostgresBinaries.resolve()).name("http-identity").password("super-pw")
-                .hostAuth("md5").start();
-        shard.execute("postgres", """
-                SET password_encryption = 'scram-sha-256';
-                CREATE ROLE alice LOGIN PASSWORD 'alice-pw';
-                CREATE ROLE dave LOGIN PASSWORD 'dave-pw';
-                CREATE ROLE erin LOGIN PASSWORD 'erin-pw';
-                """);
+        shard = IdentityIT.passwordShard("http-identity", "alice", "dave", "erin");
         shard.createDatabase("tenant_a");
         Path users = dir.resolve("users.txt");
-        Files.writeString(users, "\"alice\" \"" + rolpassword("alice") + "\"\n" // the shard's own verifier
+        Files.writeString(users, "\"alice\" \"" + IdentityIT.rolpassword(shard, "alice") + "\"\n" // the shard's own verifier
                 + "\"dave\" \"dave-pw\"\n"
-                + "\"erin\" \"" + rolpassword("erin") + "\"\n");
+                + "\"erin\" \"" + IdentityIT.rolpassword(shard, "erin") + "\"\n");
         proxy = TestProxy.start("""
                 listen: { host: 127.0.0.1, port: 0 }
                 auth: { method: scram-sha-256, users_file: '%s' }
@@ -82,28 +71,26 @@ class SqlOverHttpIdentityIT {
         }
     }
 
-    private static String rolpassword(String role) throws SQLException {
-        try (Connection admin = DriverManager.getConnection(shard.jdbcUrl("postgres"), "postgres", "super-pw");
-             ResultSet rs = admin.createStatement()
-                     .executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
     private static final String WHO = "SELECT current_user, session_user";
+
+    /** Runs {@link #WHO} with the curl arguments that authenticate it. */
+    private static Curl.Response who(String... authentication) {
+        String[] args = Arrays.copyOf(authentication, authentication.length + 2);
+        args[authentication.length] = "--data-binary";
+        args[authentication.length + 1] = "@-";
+        return Curl.run(WHO, base, args);
+    }
 
     @Test
     void aBasicLoginReachesTheShardAsItsUserByScramPassThrough() throws Exception {
-        Curl.Response response = Curl.run(WHO, base, "-u", "alice:alice-pw", "--data-binary", "@-");
+        Curl.Response response = who("-u", "alice:alice-pw");
         assertThat(response.status()).as(response.body()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).get(0).get("rows").toString()).isEqualTo("[[\"alice\",\"alice\"]]");
     }
 
     @Test
     void aBearerTokenReachesTheShardWithItsUsersPlaintextPassword() throws Exception {
-        Curl.Response response = Curl.run(WHO, base, "-H", "Authorization: Bearer " + DAVE_TOKEN,
-                "--data-binary", "@-");
+        Curl.Response response = who("-H", "Authorization: Bearer " + DAVE_TOKEN);
         assertThat(response.status()).as(response.body()).isEqualTo(200);
         assertThat(JSON.readTree(response.body()).get(0).get("rows").toString()).isEqualTo("[[\"dave\",\"dave\"]]");
     }
@@ -114,8 +101,7 @@ class SqlOverHttpIdentityIT {
      */
     @Test
     void aBearerTokenWhoseUserHasOnlyAScramVerifierIsToldWhyItCannotReachTheShard() throws Exception {
-        Curl.Response response = Curl.run(WHO, base, "-H", "Authorization: Bearer " + ERIN_TOKEN,
-                "--data-binary", "@-");
+        Curl.Response response = who("-H", "Authorization: Bearer " + ERIN_TOKEN);
         assertThat(response.status()).as(response.body()).isEqualTo(502);
         JsonNode error = JSON.readTree(response.body()).get("error");
         assertThat(error.get("code").asText()).isEqualTo("SHARD_LOGIN_FAILED");
@@ -125,6 +111,6 @@ class SqlOverHttpIdentityIT {
         assertThat(error.get("hint").asText()).contains("bearer token's login carries no password")
                 .contains("plaintext password or md5 secret").contains("forces");
         // the same user with a Basic login gets through: the verifier answers its SCRAM proof
-        assertThat(Curl.run(WHO, base, "-u", "erin:erin-pw", "--data-binary", "@-").status()).isEqualTo(200);
+        assertThat(who("-u", "erin:erin-pw").status()).isEqualTo(200);
     }
 }
