@@ -41,11 +41,9 @@ class IdentityIT {
 
     @BeforeAll
     static void start() throws Exception {
-        shard = LocalPostgres.builder(PostgresBinaries.resolve()).name("identity").password("super-pw")
-                .hostAuth("md5").start();
+        shard = passwordShard("identity", "alice");
         shard.execute("postgres", """
                 SET password_encryption = 'scram-sha-256';
-                CREATE ROLE alice LOGIN PASSWORD 'alice-pw';
                 CREATE ROLE bob LOGIN PASSWORD 'bob-pw';
                 CREATE ROLE dave LOGIN PASSWORD 'dave-pw';
                 CREATE ROLE erin LOGIN PASSWORD '%s';
@@ -84,9 +82,9 @@ class IdentityIT {
         }
         Path users = dir.resolve("users.txt");
         Files.writeString(users, String.join("\n",
-                "\"alice\" \"" + rolpassword("alice") + "\"", // SCRAM pass-through: the shard's own verifier
+                "\"alice\" \"" + rolpassword(shard, "alice") + "\"", // SCRAM pass-through: the shard's own verifier
                 "\"bob\" \"bob-pw\"",
-                "\"carol\" \"" + rolpassword("carol") + "\"",   // md5...
+                "\"carol\" \"" + rolpassword(shard, "carol") + "\"",   // md5...
                 "\"erin\" \"" + SASLPREP_PASSWORD + "\"") + "\n");
         proxy = TestProxy.start("""
                 listen: { host: 127.0.0.1, port: 0 }
@@ -119,7 +117,23 @@ class IdentityIT {
         }
     }
 
-    private static String rolpassword(String role) throws SQLException {
+    /**
+     * A shard that demands passwords (md5, or SCRAM for a SCRAM verifier), superuser password {@code super-pw}, with
+     * a role of password {@code <role>-pw} (stored as a SCRAM verifier) for each of {@code roles}.
+     */
+    static LocalPostgres passwordShard(String name, String... roles) throws Exception {
+        LocalPostgres shard = LocalPostgres.builder(PostgresBinaries.resolve()).name(name).password("super-pw")
+                .hostAuth("md5").start();
+        StringBuilder sql = new StringBuilder("SET password_encryption = 'scram-sha-256';\n");
+        for (String role : roles) {
+            sql.append("CREATE ROLE ").append(role).append(" LOGIN PASSWORD '").append(role).append("-pw';\n");
+        }
+        shard.execute("postgres", sql.toString());
+        return shard;
+    }
+
+    /** The secret {@code role} has on a {@link #passwordShard}, from pg_authid. */
+    static String rolpassword(LocalPostgres shard, String role) throws SQLException {
         try (Connection admin = DriverManager.getConnection(shard.jdbcUrl("postgres"), "postgres", "super-pw");
              ResultSet rs = admin.createStatement()
                      .executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'")) {

@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p>A large message (see {@link PartialMessage}) of a type the proxy only relays
  * ({@link BackendMessageType#isRelayed}) goes on piecewise as it arrives; one of another type is read whole up to
- * the inspected-message limit, and beyond it is a FATAL {@code 54000} {@link PgException}.
+ * the inspected-message limit, and beyond it is a FATAL {@code 54000} {@link PgException}. A decoder made by
+ * {@link #readingWhole} relays nothing: it reads every message whole up to its limit.
  */
 public final class BackendFrameDecoder extends ByteToMessageDecoder {
 
@@ -22,16 +23,32 @@ public final class BackendFrameDecoder extends ByteToMessageDecoder {
 
     private final PartialMessage partial = new PartialMessage();
     private final int maxInspectedLength;
+    /** Whether large messages of the types the proxy only relays go on piecewise. */
+    private final boolean relays;
     private boolean failed;
+
+    private BackendFrameDecoder(int maxInspectedLength, boolean relays) {
+        this.maxInspectedLength = maxInspectedLength;
+        this.relays = relays;
+    }
 
     /** @param maxInspectedLength the largest length field of a message of a type the proxy reads whole */
     public BackendFrameDecoder(int maxInspectedLength) {
-        this.maxInspectedLength = maxInspectedLength;
+        this(maxInspectedLength, true);
     }
 
     /** Reads whole messages of any length PostgreSQL may send. */
     public BackendFrameDecoder() {
         this(MAX_LENGTH);
+    }
+
+    /**
+     * For a client that reads every message it gets (SQL over HTTP's in-process session turns each DataRow into
+     * JSON): every message, of any type, is emitted complete; one whose length field exceeds {@code maxLength} is a
+     * FATAL {@code 54000} {@link PgException}.
+     */
+    public static BackendFrameDecoder readingWhole(int maxLength) {
+        return new BackendFrameDecoder(maxLength, false);
     }
 
     @Override
@@ -54,7 +71,7 @@ public final class BackendFrameDecoder extends ByteToMessageDecoder {
             fail(in);
             throw Buffers.violation("server message " + Buffers.describeByte(type) + " of length " + length);
         }
-        boolean relayed = BackendMessageType.isRelayed(type);
+        boolean relayed = relays && BackendMessageType.isRelayed(type);
         if (!relayed && length > maxInspectedLength) {
             fail(in);
             throw PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "server message " + Buffers.describeByte(type)
@@ -62,7 +79,8 @@ public final class BackendFrameDecoder extends ByteToMessageDecoder {
                     + " bytes allowed for a message pgstitch reads whole");
         }
         if (in.readableBytes() >= 1 + length) {
-            out.add(Frames.slice(in, length, MAX_LENGTH, BackendMessageType.isCoalescable(type)));
+            out.add(Frames.slice(in, length, relays ? MAX_LENGTH : maxInspectedLength,
+                    BackendMessageType.isCoalescable(type)));
         } else if (length > PartialMessage.WAIT_WHOLE_MAX_LENGTH) {
             if (relayed) {
                 partial.relay(in, length, out);

@@ -160,6 +160,32 @@ class LargeMessageDecodingTest {
         assertThat(shapes).containsExactly("Dx2", "D...", "+" + (LARGE - 100), "Cx1", "Zx1");
     }
 
+    /** A decoder reading whole relays nothing: the large row comes out complete, the small ones still coalesced. */
+    @Test
+    void readingWholeEmitsALargeRowComplete() {
+        EmbeddedChannel channel = channel(BackendFrameDecoder.readingWhole(1 << 20));
+        ByteBuf in = resultWithALargeRow();
+        byte[] expected = new byte[in.readableBytes()];
+        in.getBytes(0, expected);
+        channel.writeInbound(in.readRetainedSlice(15 + 16 + 5 + 100));
+        channel.writeInbound(in.readRetainedSlice(30_000));
+        channel.writeInbound(in);
+        List<String> shapes = new ArrayList<>();
+        assertThat(drain(channel, shapes)).isEqualTo(expected);
+        assertThat(shapes).containsExactly("Dx2", "Dx1", "Cx1", "Zx1");
+    }
+
+    @Test
+    void readingWholeRefusesARowOverTheLimitBeforeBuffering() {
+        EmbeddedChannel channel = channel(BackendFrameDecoder.readingWhole(1 << 20));
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.buffer().writeByte('D').writeInt(4 + (2 << 20))))
+                .isInstanceOf(DecoderException.class)
+                .rootCause().isInstanceOf(PgException.class)
+                .hasMessage("server message 'D' of length 2097156 is longer than the 1048576 bytes allowed for a"
+                        + " message pgstitch reads whole")
+                .satisfies(e -> assertThat(((PgException) e).sqlState()).isEqualTo(SqlState.PROGRAM_LIMIT_EXCEEDED));
+    }
+
     /** 64 MiB arriving in 64 KiB reads: every read comes out at once, as one piece; nothing is cumulated. */
     @Test
     void aSixtyFourMebibyteRowIsRelayedReadByRead() {

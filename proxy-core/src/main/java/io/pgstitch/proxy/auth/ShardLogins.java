@@ -27,6 +27,14 @@ public final class ShardLogins {
                     : new ShardCredentials.Password(forced.password()), forced.origin() + ".password is not set");
         }
         ShardCredentials credentials = credentials(login);
+        if (credentials instanceof ShardCredentials.None && "trust".equals(login.mechanism())
+                && login.secret() instanceof UserSecret.Scram) {
+            // the verifier answers a SCRAM exchange only with the keys a client's proof reveals
+            return new ShardLogin(clientUser, credentials, "its client was trusted (method trust, or a bearer token "
+                    + "of SQL over HTTP) and gave no password: pgstitch holds only a SCRAM verifier for that user, "
+                    + "which cannot answer the shard without a SCRAM proof from the client (give the user a "
+                    + "plaintext password or md5 secret in auth.users_file, or force a shard user for the route)");
+        }
         return new ShardLogin(clientUser, credentials, "pgstitch has " + credentials.describe() + " for that user "
                 + "(give it the user's SCRAM verifier from pg_authid, or a password, in auth.users_file, or set "
                 + "auth.auth_query)");

@@ -271,11 +271,17 @@ public final class BackendLease {
         }
     }
 
-    /** Forwards a cancel for whatever the backend runs now; {@code loop} is the session's. */
-    public void cancel(EventLoop loop) {
+    /**
+     * Forwards a cancel for whatever the backend runs now; {@code loop} is the session's.
+     *
+     * @return done when the shard has taken every cancel forwarded so far (it closed their connections)
+     */
+    public Future<Void> cancel(EventLoop loop) {
         BackendConnection connection = connection();
-        cancelInFlight = alsoAwaiting(loop, cancelInFlight,
+        Future<Void> cancel = alsoAwaiting(loop, cancelInFlight,
                 connector.cancel(loop, connection.shard(), connection.keyData()));
+        cancelInFlight = cancel;
+        return cancel;
     }
 
     /**

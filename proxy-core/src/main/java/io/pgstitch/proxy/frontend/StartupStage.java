@@ -23,7 +23,7 @@ import java.security.cert.X509Certificate;
  * <ul>
  *   <li>SSLRequest, once: 'S' and a TLS handshake when TLS is offered, 'N' otherwise;</li>
  *   <li>GSSENCRequest, once: 'N' (GSS encryption is not offered);</li>
- *   <li>CancelRequest: forwarded to whatever runs for the key, then the connection closes;</li>
+ *   <li>CancelRequest: forwarded to whatever runs for the key; the connection closes once the shard took it;</li>
  *   <li>StartupMessage: checked ({@link ClientStartup}), and the stage hands over to {@link AuthenticationStage}.</li>
  * </ul>
  * A direct TLS handshake ({@link DirectTlsDetector}) must have negotiated ALPN "postgresql".
@@ -51,10 +51,11 @@ final class StartupStage extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof GssEncRequest) {
             refuseGssEncryption(ctx);
         } else if (msg instanceof CancelRequest cancel) {
-            client.context().cancels().find(cancel.processId(), cancel.secretKey())
-                    .ifPresent(CancelRegistry.CancelTarget::cancel);
+            // closed once the cancel is delivered, as PostgreSQL does: a client that waits for the close (libpq's
+            // PQcancel, SQL over HTTP) knows its next query cannot be the one cancelled
             client.release();
-            ctx.close();
+            client.context().cancels().find(cancel.processId(), cancel.secretKey()).ifPresentOrElse(
+                    target -> target.cancel(ctx::close), ctx::close);
         } else if (msg instanceof StartupMessage startup) {
             startup(ctx, startup);
         } else {

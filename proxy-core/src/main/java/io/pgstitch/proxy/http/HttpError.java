@@ -15,6 +15,11 @@ import io.pgstitch.protocol.SqlState;
  */
 record HttpError(HttpResponseStatus status, String code, String name, String message, String hint, String sqlState) {
 
+    /** Why a bearer token's session may not reach its shard as its user. */
+    static final String BEARER_SHARD_LOGIN = "A bearer token's login carries no password: its user reaches the shard "
+            + "with a plaintext password or md5 secret of auth.users_file (or auth_query), or as a shard user the "
+            + "route forces; a SCRAM verifier answers the shard only for a Basic login.";
+
     static HttpError of(HttpResponseStatus status, String code, String name, String message, String hint) {
         return new HttpError(status, code, name, message, hint, null);
     }
@@ -34,10 +39,14 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
     }
 
     /**
-     * The FATAL error that ended a session's login, as an HTTP refusal: a wrong password is 401, a rule's
-     * rejection 403, an unrouted database 404, a full proxy or pool 503, an unreachable shard 502.
+     * The FATAL error that ended a session's login (any other failure reads as a lost connection), as an HTTP
+     * refusal: a wrong password is 401, a rule's rejection 403, an unrouted database 404, a full proxy or pool 503,
+     * a shard that cannot be reached or logged in to 502.
      */
-    static HttpError ofLogin(PgException error, String database) {
+    static HttpError ofLogin(Throwable failure, Login login) {
+        PgException error = failure instanceof PgException pg ? pg
+                : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(failure));
+        String database = login.database();
         String state = error.sqlState() == null ? SqlState.INTERNAL_ERROR : error.sqlState();
         HttpResponseStatus status;
         String code;
@@ -76,6 +85,14 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.GATEWAY_TIMEOUT;
                 code = "LOGIN_TIMEOUT";
                 name = "Login timed out";
+            }
+            case SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION -> {
+                status = HttpResponseStatus.BAD_GATEWAY;
+                code = "SHARD_LOGIN_FAILED";
+                name = "Shard login failed";
+                if (hint == null && login.bearer()) {
+                    hint = BEARER_SHARD_LOGIN;
+                }
             }
             default -> {
                 boolean connection = state.startsWith("08");

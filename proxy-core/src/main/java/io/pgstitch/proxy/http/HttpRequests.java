@@ -93,8 +93,10 @@ final class HttpRequests extends ChannelInboundHandlerAdapter {
                         "Method not allowed", request.method() + " is not allowed here",
                         (run ? "POST the SQL text" : "GET with a WebSocket upgrade") + " to " + uri.path() + "."));
             }
-            Credentials credentials = Credentials.of(request.headers().get(HttpHeaderNames.AUTHORIZATION),
-                    server.config());
+            String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+            Credentials credentials = run ? Credentials.of(authorization, server.config())
+                    : Credentials.ofWebSocket(authorization, request.headers().get(
+                            HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL), server.config());
             Login login = new Login(credentials.user(), credentials.password(), database, origin(ctx));
             ctx.channel().config().setAutoRead(false);
             if (run) {

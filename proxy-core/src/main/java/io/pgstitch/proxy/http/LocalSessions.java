@@ -23,6 +23,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /**
  * The in-process listener that SQL over HTTP connects to as a PostgreSQL client would connect to the proxy's
@@ -46,12 +47,14 @@ final class LocalSessions implements AutoCloseable {
     private final LocalAddress address;
     private final EventLoopGroup group;
     private final Installer installer;
+    private final IntSupplier maxMessageSize;
     private final Map<LocalAddress, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final String prefix;
     private final Channel server;
 
-    private LocalSessions(EventLoopGroup group, Installer installer) throws InterruptedException {
+    private LocalSessions(EventLoopGroup group, Installer installer, IntSupplier maxMessageSize)
+            throws InterruptedException {
         byte[] random = new byte[6];
         new SecureRandom().nextBytes(random);
         // unique in the process: several proxies may run in one JVM (tests)
@@ -59,14 +62,22 @@ final class LocalSessions implements AutoCloseable {
         this.address = new LocalAddress(prefix);
         this.group = group;
         this.installer = installer;
+        this.maxMessageSize = maxMessageSize;
         LocalServerChannel listener = new LocalServerChannel();
         listener.pipeline().addLast(new Acceptor());
         group.next().register(listener).sync();
         this.server = listener.bind(address).sync().channel();
     }
 
-    static LocalSessions start(EventLoopGroup group, Installer installer) throws InterruptedException {
-        return new LocalSessions(group, installer);
+    /** @param maxMessageSize {@code listen.max_message_size}: the longest result message a session reads */
+    static LocalSessions start(EventLoopGroup group, Installer installer, IntSupplier maxMessageSize)
+            throws InterruptedException {
+        return new LocalSessions(group, installer, maxMessageSize);
+    }
+
+    /** The longest message a session opened now reads whole: a DataRow longer than that fails its request. */
+    int maxMessageSize() {
+        return maxMessageSize.getAsInt();
     }
 
     /**
@@ -90,17 +101,19 @@ final class LocalSessions implements AutoCloseable {
 
     /**
      * Sends a CancelRequest for the session that was issued {@code key}, on a connection of its own as a
-     * PostgreSQL client does; the proxy closes it.
+     * PostgreSQL client does; the proxy closes it once the shard has taken the cancel.
+     *
+     * @return that close: from then on a cancel cannot land on a request sent later
      */
-    void cancel(EventLoop loop, BackendKeyData key) {
-        new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
+    ChannelFuture cancel(EventLoop loop, BackendKeyData key) {
+        return new Bootstrap().group(loop).channel(LocalChannel.class).handler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
                 ByteBuf request = ctx.alloc().buffer(16);
                 new CancelRequest(key.processId(), key.secretKey()).encode(request);
                 ctx.writeAndFlush(request, ctx.voidPromise());
             }
-        }).connect(address);
+        }).connect(address).channel().closeFuture();
     }
 
     @Override

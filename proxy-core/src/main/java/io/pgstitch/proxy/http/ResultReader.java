@@ -3,6 +3,7 @@ package io.pgstitch.proxy.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.pgstitch.protocol.BackendFrameDecoder;
 import io.pgstitch.protocol.Buffers;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
@@ -30,6 +31,8 @@ import java.util.Map;
 final class ResultReader extends ChannelInboundHandlerAdapter {
 
     static final String NAME = "results";
+    /** The limit on what the session's decoder reads whole. */
+    static final String MESSAGE_SIZE_SETTING = "listen.max_message_size";
 
     /** The session's parameters, kept up to date from ParameterStatus. */
     private final Map<String, String> parameters;
@@ -43,6 +46,14 @@ final class ResultReader extends ChannelInboundHandlerAdapter {
 
     ResultReader(Map<String, String> parameters) {
         this.parameters = parameters;
+    }
+
+    /**
+     * The decoder of the session's client end: every message whole (each DataRow becomes JSON, so a value must be
+     * had in one piece), of any length up to {@code maxMessageSize}; beyond it, the request fails with 54000.
+     */
+    static BackendFrameDecoder decoder(int maxMessageSize) {
+        return BackendFrameDecoder.readingWhole(maxMessageSize);
     }
 
     boolean busy() {
@@ -191,8 +202,15 @@ final class ResultReader extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        end(cause instanceof PgException pg ? pg : cause.getCause() instanceof PgException pg ? pg
-                : PgException.fatal(SqlState.INTERNAL_ERROR, "reading the session's results failed: " + cause));
+        PgException error = cause instanceof PgException pg ? pg : cause.getCause() instanceof PgException pg ? pg
+                : PgException.fatal(SqlState.INTERNAL_ERROR, "reading the session's results failed: " + cause);
+        if (SqlState.PROGRAM_LIMIT_EXCEEDED.equals(error.sqlState())) {
+            error = PgException.fatal(SqlState.PROGRAM_LIMIT_EXCEEDED, "a result message is longer than "
+                    + MESSAGE_SIZE_SETTING + " allows: " + error.getMessage()).withHint("Raise "
+                    + MESSAGE_SIZE_SETTING + ", or select the value in parts (substring, or COPY over a PostgreSQL"
+                    + " connection).");
+        }
+        end(error);
         ctx.close();
     }
 

@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.concurrent.Future;
-import io.pgstitch.protocol.PgException;
-import io.pgstitch.protocol.SqlState;
 
 /**
  * One {@code POST /v1/databases/{id}/run}: opens a session as the request's user, takes one of the user's
@@ -51,9 +49,7 @@ final class RunExchange {
             return;
         }
         if (!opening.isSuccess()) {
-            Throwable cause = opening.cause();
-            refuse(HttpError.ofLogin(cause instanceof PgException pg ? pg
-                    : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause)), login.database()));
+            refuse(HttpError.ofLogin(opening.cause(), login));
             return;
         }
         session = (SqlSession) opening.getNow();

@@ -70,7 +70,7 @@ public final class SqlOverHttp implements AutoCloseable {
         this.sessions = LocalSessions.start(wiring.workers(), (session, bearer) -> {
             wiring.opened().accept(session);
             ClientPipeline.install(session, bearer ? bearerSessions : passwordSessions);
-        });
+        }, wiring.sessions().limits()::maxMessageSize);
         Supplier<SslContext> tls = initial.tls() ? wiring.tls() : null;
         try {
             listener = new ServerBootstrap()

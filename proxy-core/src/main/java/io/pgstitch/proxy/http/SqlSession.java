@@ -9,7 +9,6 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.pgstitch.protocol.BackendFrameDecoder;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.BackendKeyData;
@@ -60,7 +59,7 @@ final class SqlSession {
                 new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel channel) {
-                        channel.pipeline().addLast(new BackendFrameDecoder(),
+                        channel.pipeline().addLast(ResultReader.decoder(sessions.maxMessageSize()),
                                 new LocalLogin(login, session, loggedIn));
                     }
                 }, end);
@@ -116,11 +115,16 @@ final class SqlSession {
         channel.writeAndFlush(out, channel.voidPromise());
     }
 
-    /** Cancels what runs for the session (its query and its RPC call), as a client's CancelRequest does. */
-    void cancel() {
+    /**
+     * Cancels what runs for the session (its query and its RPC call), as a client's CancelRequest does.
+     *
+     * @return done once the cancel is delivered: a request sent after that cannot be the one it cancels
+     */
+    Future<Void> cancel() {
         if (key != null && channel.isActive()) {
-            sessions.cancel(channel.eventLoop(), key);
+            return sessions.cancel(channel.eventLoop(), key);
         }
+        return channel.eventLoop().newSucceededFuture(null);
     }
 
     /**

@@ -48,6 +48,12 @@ import java.util.concurrent.TimeUnit;
  * socket closes the session, which cancels what runs. The server pings every {@code http.ping_interval}; a
  * socket with nothing running that receives nothing for {@code http.limits.websocket_idle_timeout} is closed
  * (1001) after an error event naming the limit.
+ *
+ * <p>The server selects the subprotocol {@code pgstitch} when it is offered (a browser offers its token beside
+ * it: {@link Credentials#ofWebSocket}).
+ *
+ * <p>A cancel may reach the proxy after the request it names has ended: the next request starts only once the
+ * proxy has delivered the cancel, so that it cannot land there.
  */
 final class WebSocketSession extends ChannelInboundHandlerAdapter {
 
@@ -67,6 +73,8 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Request> queued = new ArrayDeque<>();
     private Channel channel;
     private Request running;
+    /** Cancels sent and not yet delivered: the next request waits for them, lest one land on it. */
+    private int cancelsInFlight;
     private ScheduledFuture<?> ping;
     private ScheduledFuture<?> idle;
     private boolean closed;
@@ -86,7 +94,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                         FullHttpRequest request) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(
-                "ws://" + request.headers().get("Host", "localhost") + request.uri(), null,
+                "ws://" + request.headers().get("Host", "localhost") + request.uri(), Credentials.SUBPROTOCOL,
                 WebSocketDecoderConfig.newBuilder().maxFramePayloadLength(server.config().limits().maxRequestBytes())
                         .allowExtensions(false).build()).newHandshaker(request);
         if (handshaker == null) {
@@ -106,10 +114,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             }
             if (!opening.isSuccess()) {
                 request.release();
-                Throwable cause = opening.cause();
-                requests.upgradeRefused(ctx, HttpError.ofLogin(cause instanceof PgException pg ? pg
-                        : PgException.fatal(SqlState.CONNECTION_FAILURE, String.valueOf(cause)), login.database()),
-                        keepAlive);
+                requests.upgradeRefused(ctx, HttpError.ofLogin(opening.cause(), login), keepAlive);
                 return;
             }
             int max = server.config().limits().maxConcurrentRequests();
@@ -219,7 +224,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (running != null && running.id().equals(id)) {
-            session.cancel();
+            cancelsInFlight++;
+            session.cancel().addListener(delivered -> {
+                cancelsInFlight--;
+                runNext();
+            });
             return;
         }
         for (Iterator<Request> it = queued.iterator(); it.hasNext(); ) {
@@ -243,7 +252,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     private void runNext() {
-        if (running != null || queued.isEmpty() || closed) {
+        if (running != null || cancelsInFlight > 0 || queued.isEmpty() || closed) {
             return;
         }
         running = queued.poll();

@@ -49,4 +49,22 @@ class CredentialsTest {
                 .isEqualTo("INVALID_CREDENTIALS");
         assertThat(refusal("Digest x")).isEqualTo("INVALID_CREDENTIALS");
     }
+
+    @Test
+    void aWebSocketMayOfferItsTokenAsASubprotocol() {
+        String offered = "pgstitch, bearer." + Base64.getUrlEncoder().withoutPadding()
+                .encodeToString("alice-token-0123456789".getBytes(StandardCharsets.UTF_8));
+        assertThat(Credentials.ofWebSocket(null, offered, CONFIG)).isEqualTo(new Credentials("alice", null));
+        // the Authorization header, when there is one, is what counts
+        assertThat(Credentials.ofWebSocket(basic("bob:pw"), offered, CONFIG)).isEqualTo(new Credentials("bob", "pw"));
+        assertThat(catchThrowableOfType(Refused.class, () -> Credentials.ofWebSocket(null, "pgstitch, bearer."
+                + Base64.getUrlEncoder().encodeToString("wrong".getBytes(StandardCharsets.UTF_8)), CONFIG))
+                .error().code()).isEqualTo("INVALID_TOKEN");
+        assertThat(catchThrowableOfType(Refused.class, () -> Credentials.ofWebSocket(null, "pgstitch, bearer.***",
+                CONFIG)).error().code()).isEqualTo("INVALID_CREDENTIALS");
+        assertThat(catchThrowableOfType(Refused.class, () -> Credentials.ofWebSocket(null, offered.substring(10),
+                CONFIG)).error().code()).isEqualTo("INVALID_REQUEST");
+        assertThat(catchThrowableOfType(Refused.class, () -> Credentials.ofWebSocket(null, "pgstitch", CONFIG))
+                .error().code()).isEqualTo("AUTHENTICATION_REQUIRED");
+    }
 }

@@ -3,7 +3,6 @@ package io.pgstitch.proxy.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.pgstitch.protocol.BackendFrameDecoder;
 import io.pgstitch.protocol.Buffers;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.backend.CommandComplete;
@@ -68,7 +67,8 @@ class ResultReaderTest {
 
         @Override
         public void failed(PgException error) {
-            events.add("failed " + error.sqlState());
+            events.add("failed " + error.sqlState() + (error.sqlState().equals("54000") ? " " + error.getMessage()
+                    : ""));
         }
 
         @Override
@@ -78,7 +78,7 @@ class ResultReaderTest {
 
     private final Map<String, String> parameters = new HashMap<>();
     private final ResultReader reader = new ResultReader(parameters);
-    private final EmbeddedChannel channel = new EmbeddedChannel(new BackendFrameDecoder(), reader);
+    private final EmbeddedChannel channel = new EmbeddedChannel(ResultReader.decoder(1 << 20), reader);
     private final Recorder recorder = new Recorder();
 
     private void receive(ByteBuf... messages) {
@@ -182,5 +182,29 @@ class ResultReaderTest {
         receive(encoded(new CommandComplete("SELECT 1")));
         assertThat(channel.isOpen()).isFalse();
         assertThat(recorder.events).isEmpty();
+    }
+
+    /** A row over 64 KiB arrives over several reads, as from a socket: it is one DataRow all the same. */
+    @Test
+    void aLargeRowArrivingPiecewiseIsReadWhole() {
+        reader.begin(recorder, Statements.of("SELECT repeat('x', 200000)", true));
+        ByteBuf all = Unpooled.wrappedBuffer(rowDescription("repeat", 25), dataRow("x".repeat(200_000)),
+                encoded(new CommandComplete("SELECT 1")), encoded(ReadyForQuery.IDLE));
+        while (all.isReadable()) {
+            channel.writeInbound(all.readRetainedSlice(Math.min(all.readableBytes(), 60_000)));
+        }
+        all.release();
+        assertThat(recorder.events).containsExactly("started 0 0-26", "columns 0 repeat",
+                "rows 0 [\"" + "x".repeat(200_000) + "\"]", "done 0 SELECT 1", "ready");
+    }
+
+    @Test
+    void aRowOverTheMessageSizeLimitFailsTheRequestNamingTheLimit() {
+        reader.begin(recorder, Statements.of("SELECT repeat('x', 2000000)", true));
+        receive(rowDescription("repeat", 25), Unpooled.buffer().writeByte('D').writeInt(4 + (2 << 20)));
+        assertThat(recorder.events).containsExactly("started 0 0-27", "columns 0 repeat", "failed 54000 a result "
+                + "message is longer than listen.max_message_size allows: server message 'D' of length 2097156 is "
+                + "longer than the 1048576 bytes allowed for a message pgstitch reads whole");
+        assertThat(channel.isOpen()).isFalse();
     }
 }
