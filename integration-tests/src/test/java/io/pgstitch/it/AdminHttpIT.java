@@ -262,6 +262,7 @@ class AdminHttpIT {
                 .contains("pgstitch_client_bytes_total{direction=\"in\",shard=\"shard1\"}")
                 .contains("pgstitch_client_logins_total{method=\"trust\",outcome=")
                 .contains("pgstitch_shard_up{shard=\"shard2\"}")
+                .contains("pgstitch_pool_pinned_clients_total ")
                 .contains("jvm_memory_used_bytes").contains("netty_allocator_memory_used")
                 .contains("process_uptime_seconds").contains("pgstitch_client_errors_total{class=\"3D\"}")
                 .doesNotContain("database=\"tenant_a\"");
