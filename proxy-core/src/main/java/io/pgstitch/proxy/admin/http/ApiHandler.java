@@ -38,10 +38,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final Endpoints endpoints;
     private final Supplier<List<String>> tokens;
+    private final boolean loopbackOnly;
 
-    ApiHandler(Endpoints endpoints, Supplier<List<String>> tokens) {
+    /** @param loopbackOnly whether the listener is bound to a loopback address: only there may tokens be absent */
+    ApiHandler(Endpoints endpoints, Supplier<List<String>> tokens, boolean loopbackOnly) {
         this.endpoints = endpoints;
         this.tokens = tokens;
+        this.loopbackOnly = loopbackOnly;
     }
 
     @Override
@@ -96,8 +99,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     private void authorize(FullHttpRequest request) {
         List<String> allowed = tokens.get();
-        if (allowed.isEmpty()) {
-            return; // loopback only: the configuration refuses anything else without a token
+        if (allowed.isEmpty() && loopbackOnly) {
+            return; // no token on loopback is allowed; elsewhere an empty list lets no one in
         }
         String header = request.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
