@@ -57,14 +57,15 @@ final class AdminApi {
         return new Answer(response.statusCode(), response.body(), response);
     }
 
-    /** An error object {code, name, message, hint} with {@code status}, and no stack trace. */
+    /** An error object {code, name, message, hint} with {@code status}, a real hint, and no stack trace. */
     static JsonNode assertError(Answer answer, int status, String code) {
         assertThat(answer.status()).as(answer.body()).isEqualTo(status);
         JsonNode error = answer.json();
         assertThat(error.path("code").asText()).as(answer.body()).isEqualTo(code);
         assertThat(error.path("name").asText()).isNotBlank();
         assertThat(error.path("message").asText()).isNotBlank();
-        assertThat(error.has("hint")).isTrue();
+        assertThat(error.path("hint").isTextual()).as("a hint: " + answer.body()).isTrue();
+        assertThat(error.path("hint").asText()).isNotBlank();
         assertThat(answer.body()).doesNotContain("\tat ").doesNotContain("Exception");
         return error;
     }

@@ -54,6 +54,7 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.FORBIDDEN;
                 code = "ACCESS_DENIED";
                 name = "Access denied";
+                hint = hint != null ? hint : "auth.rules and the users file decide who may log in to which database.";
             }
             case SqlState.INVALID_CATALOG_NAME -> {
                 status = HttpResponseStatus.NOT_FOUND;
@@ -65,6 +66,7 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.BAD_REQUEST;
                 code = "INVALID_NAME";
                 name = "Invalid name";
+                hint = hint != null ? hint : "Names are 1 to 63 bytes of UTF-8 without control characters.";
             }
             case SqlState.TOO_MANY_CONNECTIONS, SqlState.CANNOT_CONNECT_NOW, SqlState.ADMIN_SHUTDOWN -> {
                 status = HttpResponseStatus.SERVICE_UNAVAILABLE;
@@ -76,12 +78,15 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.GATEWAY_TIMEOUT;
                 code = "LOGIN_TIMEOUT";
                 name = "Login timed out";
+                hint = hint != null ? hint : "The login took longer than auth.auth_timeout; try again.";
             }
             default -> {
                 boolean connection = state.startsWith("08");
                 status = connection ? HttpResponseStatus.BAD_GATEWAY : HttpResponseStatus.INTERNAL_SERVER_ERROR;
                 code = connection ? "SHARD_UNAVAILABLE" : "LOGIN_FAILED";
                 name = connection ? "Shard unavailable" : "Login failed";
+                hint = hint != null ? hint : connection ? "The shard could not be reached; try again later."
+                        : "pgstitch's log has the details.";
             }
         }
         return new HttpError(status, code, name, error.getMessage(), hint, state);

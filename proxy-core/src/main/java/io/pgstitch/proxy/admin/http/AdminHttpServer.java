@@ -6,7 +6,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
@@ -35,7 +34,7 @@ import java.util.function.Supplier;
 public final class AdminHttpServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
-    /** Requests are small JSON objects; anything larger is refused by the aggregator (413). */
+    /** Requests are small JSON objects; anything larger is refused by the aggregator (413 REQUEST_TOO_LARGE). */
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     private static final int IDLE_SECONDS = 60;
 
@@ -85,7 +84,7 @@ public final class AdminHttpServer implements AutoCloseable {
                         ch.pipeline().addLast(new ReadTimeoutHandler(IDLE_SECONDS))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                                .addLast(new RequestAggregator(MAX_REQUEST_BYTES))
                                 .addLast(new ApiHandler(endpoints, tokens, loopbackOnly(ch.parent())));
                     }
                 })
