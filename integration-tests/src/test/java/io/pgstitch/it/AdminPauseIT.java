@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
+import static io.pgstitch.it.AdminConsoleIT.query;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -211,15 +211,6 @@ class AdminPauseIT {
         try {
             return api.call("GET", path, null).json();
         } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String query(Connection connection, String sql) {
-        try (ResultSet rs = connection.createStatement().executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }
