@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Keeps the configuration in force in step with its file: watches the file's directory (editors replace files
@@ -45,6 +46,7 @@ public final class ConfigWatcher implements AutoCloseable {
     private Thread thread;
     private FileState lastSeen;
     private volatile Consumer<ReloadResult> results = result -> { };
+    private volatile Function<ProxyConfig, List<String>> refusals = next -> List.of();
 
     private record FileState(long size, long modified) {
         static FileState of(Path file) {
@@ -69,6 +71,14 @@ public final class ConfigWatcher implements AutoCloseable {
     /** Tells {@code listener} the outcome of every reload, whoever asked for it (for meters and status). */
     public void onResult(Consumer<ReloadResult> listener) {
         this.results = listener;
+    }
+
+    /**
+     * Asks {@code check} about each changed, valid file before it is put in force: what the running proxy cannot
+     * take from a reload (a listener fixed at start, say). Any problem it names rejects the file as an invalid one.
+     */
+    public void refuseWhen(Function<ProxyConfig, List<String>> check) {
+        this.refusals = check;
     }
 
     /** Starts watching on a daemon thread. */
@@ -127,15 +137,23 @@ public final class ConfigWatcher implements AutoCloseable {
         try {
             next = ConfigLoader.load(file);
         } catch (ConfigException e) {
-            e.problems().forEach(problem -> log.warn("{}: {} — keeping the running configuration", file, problem));
-            return new ReloadResult(false, false, e.problems());
+            return rejected(e.problems());
         }
         if (Objects.equals(next, current)) {
             return new ReloadResult(true, false, List.of());
         }
+        List<String> refused = refusals.apply(next);
+        if (!refused.isEmpty()) {
+            return rejected(refused);
+        }
         current = next;
         onReload.accept(next);
         return new ReloadResult(true, true, List.of());
+    }
+
+    private ReloadResult rejected(List<String> problems) {
+        problems.forEach(problem -> log.warn("{}: {} — keeping the running configuration", file, problem));
+        return new ReloadResult(false, false, problems);
     }
 
     @Override

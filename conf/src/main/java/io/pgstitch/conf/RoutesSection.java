@@ -32,6 +32,10 @@ final class RoutesSection {
             String pattern = entry.getKey();
             String path = section + "." + pattern;
             values.checkName(path, "route", pattern);
+            if (pattern.equals("pgstitch") || pattern.equals("pgbouncer")) { // the console answers to these names
+                problems.add(path + ": \"" + pattern + "\" is the admin console's database; a route for it would "
+                        + "never be used");
+            }
             JsonNode value = entry.getValue();
             String shard;
             String database = null;

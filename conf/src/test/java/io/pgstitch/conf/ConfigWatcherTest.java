@@ -6,11 +6,13 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 
 class ConfigWatcherTest {
 
@@ -36,6 +38,21 @@ class ConfigWatcherTest {
             assertThat(result.problems()).containsExactly("routes.t: unknown shard \"zz\" (shards: a)");
             assertThat(watcher.current()).isEqualTo(next);
         }
+    }
+
+    @Test
+    void aRefusedFileIsRejectedWithTheRefusalsProblems(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("pgstitch.yaml");
+        Files.writeString(file, V1);
+        ConfigWatcher watcher = new ConfigWatcher(file, ConfigLoader.load(file),
+                next -> fail("a refused file is not applied"));
+        ProxyConfig running = watcher.current();
+        watcher.refuseWhen(next -> next.shards().containsKey("b") ? List.of("shards.b: not now") : List.of());
+        Files.writeString(file, V2);
+        ConfigWatcher.ReloadResult result = watcher.reloadNow();
+        assertThat(result.applied()).isFalse();
+        assertThat(result.problems()).containsExactly("shards.b: not now");
+        assertThat(watcher.current()).isSameAs(running);
     }
 
     @Test

@@ -59,6 +59,16 @@ class ControlPlaneConfigTest {
                 "logging.format: unknown value \"xml\" (expected one of: text, json)");
     }
 
+    /** The console answers to pgstitch and pgbouncer before routing, so such a route would be silently hidden. */
+    @Test
+    void theConsolesDatabaseNamesCannotBeRouted(@TempDir Path dir) {
+        assertThat(problems(dir, SHARDS + "routes: { pgstitch: shard1, pgbouncer: { shard: shard2 }, \"pg*\": shard1 }"))
+                .containsExactly("routes.pgstitch: \"pgstitch\" is the admin console's database; a route for it "
+                                + "would never be used",
+                        "routes.pgbouncer: \"pgbouncer\" is the admin console's database; a route for it would never "
+                                + "be used");
+    }
+
     @Test
     void theRoutesFileAddsRoutesValidatedAsTheMainFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("api-routes.yaml");

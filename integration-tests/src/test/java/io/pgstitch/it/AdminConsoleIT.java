@@ -368,7 +368,8 @@ class AdminConsoleIT {
         }
     }
 
-    private static String query(Connection connection, String sql) {
+    /** The first column of the first row of {@code sql}'s result. */
+    static String query(Connection connection, String sql) {
         try (ResultSet rs = connection.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getString(1);

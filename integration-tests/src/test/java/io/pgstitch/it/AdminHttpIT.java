@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgstitch.conf.ConfigLoader;
 import io.pgstitch.conf.HttpEndpoint;
+import io.pgstitch.it.AdminApi.Answer;
 import io.pgstitch.it.support.PostgresCluster;
 import io.pgstitch.it.support.PostgresExtension;
 import io.pgstitch.proxy.server.ProxyRuntime;
@@ -32,6 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
+import static io.pgstitch.it.AdminApi.assertError;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -44,8 +46,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class AdminHttpIT {
 
     private static final String TOKEN = "t0ken-for-tests";
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static final ObjectMapper JSON = AdminApi.JSON;
+    private static final HttpClient HTTP = AdminApi.HTTP;
 
     @TempDir
     static Path dir;
@@ -75,42 +77,12 @@ class AdminHttpIT {
         }
     }
 
-    record Answer(int status, String body, HttpResponse<String> response) {
-        JsonNode json() {
-            try {
-                return JSON.readTree(body);
-            } catch (IOException e) {
-                throw new AssertionError("not JSON: " + body, e);
-            }
-        }
-    }
-
     static Answer call(String method, String path, String body, String token) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + runtime.server().adminHttpAddress().getPort() + path)).timeout(Duration.ofSeconds(60))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
-        if (token != null) {
-            request.header("Authorization", "Bearer " + token);
-        }
-        if (body != null) {
-            request.header("Content-Type", "application/json");
-        }
-        HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new Answer(response.statusCode(), response.body(), response);
+        return new AdminApi(runtime.server().adminHttpAddress().getPort(), TOKEN).call(method, path, body, token);
     }
 
     static Answer call(String method, String path, String body) throws Exception {
         return call(method, path, body, TOKEN);
-    }
-
-    private static void assertError(Answer answer, int status, String code) {
-        assertThat(answer.status()).as(answer.body()).isEqualTo(status);
-        JsonNode error = answer.json();
-        assertThat(error.get("code").asText()).isEqualTo(code);
-        assertThat(error.get("name").asText()).isNotBlank();
-        assertThat(error.has("hint")).isTrue();
-        assertThat(answer.body()).doesNotContain("\tat ").doesNotContain("Exception");
     }
 
     @Test
@@ -262,14 +234,18 @@ class AdminHttpIT {
                 .contains("pgstitch_client_bytes_total{direction=\"in\",shard=\"shard1\"}")
                 .contains("pgstitch_client_logins_total{method=\"trust\",outcome=")
                 .contains("pgstitch_shard_up{shard=\"shard2\"}")
+                .contains("pgstitch_pool_pinned_clients_total ")
                 .contains("jvm_memory_used_bytes").contains("netty_allocator_memory_used")
                 .contains("process_uptime_seconds").contains("pgstitch_client_errors_total{class=\"3D\"}")
                 .doesNotContain("database=\"tenant_a\"");
     }
 
-    /** The Grafana dashboard in the repository queries only metrics that /metrics has. */
+    /** The Grafana dashboard in the repository queries only metrics that /metrics has, whatever ran before. */
     @Test
     void theGrafanaDashboardUsesOnlyExportedMetrics() throws Exception {
+        try (Connection client = connect("tenant_a")) { // a routed client's traffic meters; its server's login
+            whoami(client);                               // tells the health check shard1 is up
+        }
         assertThatThrownBy(() -> connect("not_routed")).isInstanceOf(SQLException.class);
         String metrics = call("GET", "/metrics", null).body();
         String dashboard = Files.readString(Path.of("..", "contrib", "grafana", "pgstitch-dashboard.json"));

@@ -1,6 +1,7 @@
 package io.pgstitch.proxy.admin;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A refusal of the admin service, one type for both faces: the console sends it as an ErrorResponse
@@ -26,6 +27,8 @@ public final class AdminException extends RuntimeException {
         ALL_PAUSED("Everything is paused", 409, "55000"),
         UNKNOWN_COMMAND("Unknown command", 400, "42601"),
         BAD_REQUEST("Bad request", 400, "22023"),
+        REQUEST_TOO_LARGE("Request too large", 413, "54000"),
+        EXPECTATION_FAILED("Expectation failed", 417, "0A000"),
         UNAUTHORIZED("Unauthorized", 401, "28000"),
         NOT_FOUND("Not found", 404, "42704"),
         METHOD_NOT_ALLOWED("Method not allowed", 405, "42601"),
@@ -58,7 +61,7 @@ public final class AdminException extends RuntimeException {
     public AdminException(Code code, String message, String hint, List<String> problems) {
         super(message, null, false, false);
         this.code = code;
-        this.hint = hint;
+        this.hint = Objects.requireNonNull(hint, "every admin error says what to do next");
         this.problems = List.copyOf(problems);
     }
 

@@ -239,7 +239,8 @@ public final class AdminService implements AutoCloseable {
         return submit(() -> {
             Pauses pauses = runtime.pauses();
             if (databaseId == null && !pauses.allPaused() && pauses.pausedDatabases().isEmpty()) {
-                throw new AdminException(AdminException.Code.NOT_PAUSED, "nothing is paused", null);
+                throw new AdminException(AdminException.Code.NOT_PAUSED, "nothing is paused",
+                        "PAUSE [db] holds transactions; SHOW DATABASES's paused column shows what is paused.");
             }
             if (databaseId != null && pauses.allPaused()) {
                 throw new AdminException(AdminException.Code.ALL_PAUSED, "every database is paused, so database \""
@@ -247,7 +248,7 @@ public final class AdminService implements AutoCloseable {
             }
             if (databaseId != null && !pauses.pausedDatabases().contains(databaseId)) {
                 throw new AdminException(AdminException.Code.NOT_PAUSED, "database \"" + databaseId
-                        + "\" is not paused", null);
+                        + "\" is not paused", "SHOW DATABASES's paused column shows what is paused.");
             }
             pauses.resume(databaseId);
             log.info("RESUME {}", databaseId == null ? "(all)" : databaseId);

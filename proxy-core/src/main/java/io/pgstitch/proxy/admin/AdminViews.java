@@ -17,6 +17,7 @@ import java.net.SocketAddress;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -108,6 +109,29 @@ public final class AdminViews {
         return table;
     }
 
+    /**
+     * Why clients wait, for the status: each full pool with clients queued for a connection, and each paused
+     * database. A client PAUSE holds is not in a pool's queue, so a pause is never mistaken for saturation.
+     */
+    public List<String> waitWarnings() {
+        List<String> warnings = new ArrayList<>();
+        for (BackendPool pool : runtime.pools().pools()) {
+            int queued = pool.waiting();
+            if (queued > 0) {
+                PoolKey key = pool.key();
+                warnings.add("pool of shard " + key.shard().name() + ", database " + key.database() + ", user "
+                        + key.user() + " is saturated: " + queued + " waiting for a connection");
+            }
+        }
+        if (runtime.pauses().allPaused()) {
+            warnings.add("every database is paused: new transactions wait until RESUME");
+        }
+        for (String database : runtime.pauses().pausedDatabases()) {
+            warnings.add("database " + database + " is paused: its new transactions wait until RESUME");
+        }
+        return warnings;
+    }
+
     public Table stats() {
         Table table = Table.of("database", "total_xact_count#", "total_query_count#", "total_received#",
                 "total_sent#", "total_xact_time#", "total_query_time#", "total_wait_time#", "avg_xact_count#",
@@ -135,10 +159,12 @@ public final class AdminViews {
         for (LiveClient client : runtime.clients().all()) {
             PooledBackend server = client.server();
             long lastRequest = client.counters().lastRequestMillis();
+            long waitMicros = TimeUnit.NANOSECONDS.toMicros(client.waitingNanos());
             table.row("C", client.userName(), client.database(), state(client), host(client.remoteAddress()),
                     port(client.remoteAddress()), host(client.localAddress()), port(client.localAddress()),
                     time(client.connectedAtMillis()), time(lastRequest == 0 ? client.connectedAtMillis() : lastRequest),
-                    0, 0, 0, pointer(client), server == null ? "" : pointer(server), 0,
+                    waitMicros / 1_000_000, waitMicros % 1_000_000, 0, pointer(client),
+                    server == null ? "" : pointer(server), 0,
                     client.encrypted() ? "TLS" : "", client.applicationName(), client.id(),
                     client.shard() == null ? "" : client.shard(), client.counters().received(),
                     client.counters().sent(), client.counters().queries(), client.counters().transactions());

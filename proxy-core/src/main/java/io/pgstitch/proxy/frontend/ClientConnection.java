@@ -45,6 +45,7 @@ public final class ClientConnection implements LiveClient {
     private final long connectedAtMillis = System.currentTimeMillis();
     private final ClientCounters counters;
     private volatile Phase phase = Phase.LOGIN;
+    private volatile long waitingSinceNanos;
     private volatile String shard;
     private volatile PooledBackend server;
 
@@ -208,6 +209,12 @@ public final class ClientConnection implements LiveClient {
         this.phase = phase;
     }
 
+    /** Waiting for a server (a full pool, or held by PAUSE) since {@code sinceNanos}, a {@link System#nanoTime}. */
+    void waiting(long sinceNanos) {
+        waitingSinceNanos = sinceNanos; // before the phase: whoever sees WAITING sees this wait's start
+        phase = Phase.WAITING;
+    }
+
     void serving(PooledBackend server) {
         this.server = server;
     }
@@ -245,6 +252,11 @@ public final class ClientConnection implements LiveClient {
     @Override
     public Phase phase() {
         return phase;
+    }
+
+    @Override
+    public long waitingNanos() {
+        return phase == Phase.WAITING ? System.nanoTime() - waitingSinceNanos : 0;
     }
 
     @Override

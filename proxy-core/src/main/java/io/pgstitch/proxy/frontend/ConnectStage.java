@@ -73,8 +73,8 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         relay = new ClientRelay(client, route, shardLogin);
         client.channel().config().setAutoRead(false);
         client.routed(route.shard().name());
-        client.phase(LiveClient.Phase.WAITING);
         waitStartNanos = System.nanoTime();
+        client.waiting(waitStartNanos);
         PoolKey key = PoolKey.session(route, shardLogin.user());
         acquire = () -> client.context().pools().acquire(client.channel().eventLoop(), key, shardLogin)
                 .addListener((Future<PooledBackend> acquired) -> acquired(acquired));

@@ -94,6 +94,11 @@ final class ConsoleConnection implements ConsoleClient {
     }
 
     @Override
+    public long waitingNanos() {
+        return client.waitingNanos();
+    }
+
+    @Override
     public boolean encrypted() {
         return client.encrypted();
     }

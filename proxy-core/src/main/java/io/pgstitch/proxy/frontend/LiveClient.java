@@ -36,6 +36,9 @@ public interface LiveClient {
 
     Phase phase();
 
+    /** How long it has been waiting for a server now (SHOW CLIENTS's wait and wait_us); 0 when not waiting. */
+    long waitingNanos();
+
     boolean encrypted();
 
     /** The client's application_name startup parameter; empty when it sent none. */

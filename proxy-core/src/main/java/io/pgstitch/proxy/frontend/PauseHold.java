@@ -32,8 +32,8 @@ final class PauseHold {
         }
         held = true;
         client.channel().config().setAutoRead(false);
-        client.phase(LiveClient.Phase.WAITING);
         long since = System.nanoTime();
+        client.waiting(since);
         Runnable resume = () -> client.channel().eventLoop().execute(() -> {
             held = false;
             if (!client.isClosed()) {

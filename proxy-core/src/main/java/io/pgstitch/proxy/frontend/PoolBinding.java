@@ -197,8 +197,8 @@ final class PoolBinding {
             return;
         }
         acquiring = true;
-        client.phase(LiveClient.Phase.WAITING);
         long since = System.nanoTime();
+        client.waiting(since);
         client.context().pools().acquire(client.channel().eventLoop(), key, login)
                 .addListener((Future<PooledBackend> acquired) -> bound(acquired, since));
     }

@@ -63,6 +63,7 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.FORBIDDEN;
                 code = "ACCESS_DENIED";
                 name = "Access denied";
+                hint = hint != null ? hint : "auth.rules and the users file decide who may log in to which database.";
             }
             case SqlState.INVALID_CATALOG_NAME -> {
                 status = HttpResponseStatus.NOT_FOUND;
@@ -74,6 +75,7 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.BAD_REQUEST;
                 code = "INVALID_NAME";
                 name = "Invalid name";
+                hint = hint != null ? hint : "Names are 1 to 63 bytes of UTF-8 without control characters.";
             }
             case SqlState.TOO_MANY_CONNECTIONS, SqlState.CANNOT_CONNECT_NOW, SqlState.ADMIN_SHUTDOWN -> {
                 status = HttpResponseStatus.SERVICE_UNAVAILABLE;
@@ -85,6 +87,7 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = HttpResponseStatus.GATEWAY_TIMEOUT;
                 code = "LOGIN_TIMEOUT";
                 name = "Login timed out";
+                hint = hint != null ? hint : "The login took longer than auth.auth_timeout; try again.";
             }
             case SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION -> {
                 status = HttpResponseStatus.BAD_GATEWAY;
@@ -99,6 +102,8 @@ record HttpError(HttpResponseStatus status, String code, String name, String mes
                 status = connection ? HttpResponseStatus.BAD_GATEWAY : HttpResponseStatus.INTERNAL_SERVER_ERROR;
                 code = connection ? "SHARD_UNAVAILABLE" : "LOGIN_FAILED";
                 name = connection ? "Shard unavailable" : "Login failed";
+                hint = hint != null ? hint : connection ? "The shard could not be reached; try again later."
+                        : "pgstitch's log has the details.";
             }
         }
         return new HttpError(status, code, name, error.getMessage(), hint, state);

@@ -34,6 +34,7 @@ public final class ProxyRuntime implements AutoCloseable {
         ProxyServer server = ProxyServer.start(loaded, meters);
         ConfigWatcher watcher = new ConfigWatcher(file, loaded, server::apply);
         watcher.onResult(server.admin()::reloaded);
+        watcher.refuseWhen(server::reloadRefusals);
         try {
             if (watch) {
                 watcher.start();

@@ -15,6 +15,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgstitch.conf.AuthConfig;
 import io.pgstitch.conf.ClientCertMode;
 import io.pgstitch.conf.ConfigException;
+import io.pgstitch.conf.HttpEndpoint;
 import io.pgstitch.conf.ListenTlsConfig;
 import io.pgstitch.conf.ListenTlsMode;
 import io.pgstitch.conf.ProxyConfig;
@@ -309,7 +310,25 @@ public final class ProxyServer implements AutoCloseable {
         if (!httpListener(previous).equals(httpListener(next))) {
             log.warn("http host, port or tls changed, or http was turned on or off; that takes a restart");
         }
+        if (!adminListener(previous).equals(adminListener(next))) {
+            log.warn("admin.http host, port or tls changed, or admin.http was turned on or off; that takes a "
+                    + "restart (its tokens are applied now)");
+        }
         log.info("configuration applied: {} routes, {} shards", next.routes().size(), next.shards().size());
+    }
+
+    /**
+     * What the running proxy cannot take from a reload (asked before {@link #apply}): tokens that would leave the
+     * admin API's non-loopback listener open to anyone.
+     */
+    public List<String> reloadRefusals(ProxyConfig next) {
+        return adminHttp == null ? List.of() : adminHttp.refusals(next.admin().http());
+    }
+
+    /** What of {@code admin.http} only a restart changes. */
+    private static List<Object> adminListener(ProxyConfig config) {
+        HttpEndpoint admin = config.admin().http();
+        return admin == null ? List.of() : List.of(admin.host(), admin.port(), admin.tls());
     }
 
     /** What of {@code http} only a restart changes. */

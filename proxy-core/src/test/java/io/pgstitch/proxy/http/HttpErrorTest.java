@@ -7,6 +7,7 @@ import io.pgstitch.protocol.SqlState;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,6 +31,15 @@ class HttpErrorTest {
         assertThat(login(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION).code()).isEqualTo("SHARD_LOGIN_FAILED");
         assertThat(login(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION).hint()).isNull();
         assertThat(login(SqlState.INTERNAL_ERROR).status()).isEqualTo(HttpResponseStatus.INTERNAL_SERVER_ERROR);
+    }
+
+    @Test
+    void everyLoginRefusalHasAHint() {
+        for (String state : List.of(SqlState.INVALID_PASSWORD, SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                SqlState.INVALID_CATALOG_NAME, SqlState.NAME_TOO_LONG, SqlState.TOO_MANY_CONNECTIONS,
+                SqlState.QUERY_CANCELED, SqlState.CONNECTION_FAILURE, SqlState.INTERNAL_ERROR)) {
+            assertThat(login(state).hint()).as(state).isNotBlank();
+        }
     }
 
     @Test

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
@@ -29,19 +28,23 @@ import java.util.function.Supplier;
  * computed on the admin service's thread), {@code /metrics} from the Prometheus registry, the JSON API under
  * {@code /api/v1}; HTTPS with the PostgreSQL port's certificate when {@code admin.http.tls} is set (the same
  * reloading machinery: a renewed certificate is served from the next connection on). Refuses to listen on a
- * non-loopback address without a token.
+ * non-loopback address without a token. Tokens follow reloads; the address is the one bound at start, so it is the
+ * bound address, not the file's host, that decides whether a reload may leave the API without tokens.
  */
 public final class AdminHttpServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpServer.class);
-    /** Requests are small JSON objects; anything larger is refused by the aggregator (413). */
+    /** Requests are small JSON objects; anything larger is refused by the aggregator (413 REQUEST_TOO_LARGE). */
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     private static final int IDLE_SECONDS = 60;
 
     private final Channel channel;
+    /** admin.http.host as it was at start: what the listener was bound to, whatever the file says now. */
+    private final String host;
 
-    private AdminHttpServer(Channel channel) {
+    private AdminHttpServer(Channel channel, String host) {
         this.channel = channel;
+        this.host = host;
     }
 
     /**
@@ -81,14 +84,27 @@ public final class AdminHttpServer implements AutoCloseable {
                         ch.pipeline().addLast(new ReadTimeoutHandler(IDLE_SECONDS))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpServerKeepAliveHandler())
-                                .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))
-                                .addLast(new ApiHandler(endpoints, tokens));
+                                .addLast(new RequestAggregator(MAX_REQUEST_BYTES))
+                                .addLast(new ApiHandler(endpoints, tokens, loopbackOnly(ch.parent())));
                     }
                 })
                 .bind(endpoint.host(), endpoint.port()).sync().channel();
         log.info("admin HTTP API on {}://{} ({})", https == null ? "http" : "https", channel.localAddress(),
                 endpoint.tokens().isEmpty() ? "no token: loopback only" : endpoint.tokens().size() + " token(s)");
-        return new AdminHttpServer(channel);
+        return new AdminHttpServer(channel, endpoint.host());
+    }
+
+    /**
+     * What of {@code next} (a reloaded {@code admin.http}) this running server cannot take: no tokens while it
+     * listens on a non-loopback address (its host and port change only with a restart, whatever the file says).
+     */
+    public List<String> refusals(HttpEndpoint next) {
+        if (next == null || !next.tokens().isEmpty() || loopbackOnly(channel)) {
+            return List.of();
+        }
+        return List.of("admin.http.tokens: the admin API listens on " + host + ":" + address().getPort()
+                + " since start, not a loopback address, so it keeps needing a token; admin.http host and port "
+                + "change only with a restart");
     }
 
     /**
@@ -116,6 +132,11 @@ public final class AdminHttpServer implements AutoCloseable {
             }
             return context;
         }
+    }
+
+    /** Whether the listener is bound to a loopback address (a wildcard address is not one). */
+    private static boolean loopbackOnly(Channel listener) {
+        return ((InetSocketAddress) listener.localAddress()).getAddress().isLoopbackAddress();
     }
 
     private static boolean loopback(String host) {

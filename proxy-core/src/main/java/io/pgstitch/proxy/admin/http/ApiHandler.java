@@ -38,14 +38,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final Endpoints endpoints;
     private final Supplier<List<String>> tokens;
+    private final boolean loopbackOnly;
 
-    ApiHandler(Endpoints endpoints, Supplier<List<String>> tokens) {
+    /** @param loopbackOnly whether the listener is bound to a loopback address: only there may tokens be absent */
+    ApiHandler(Endpoints endpoints, Supplier<List<String>> tokens, boolean loopbackOnly) {
         this.endpoints = endpoints;
         this.tokens = tokens;
+        this.loopbackOnly = loopbackOnly;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (request.decoderResult().isFailure()) { // Netty's stand-in request, "GET /bad-request"; the rest is lost
+            write(ctx, false, Endpoints.error(malformed(request.decoderResult().cause())));
+            return;
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         String path = new QueryStringDecoder(request.uri()).path();
         byte[] body = ByteBufUtil.getBytes(request.content());
@@ -96,8 +103,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     private void authorize(FullHttpRequest request) {
         List<String> allowed = tokens.get();
-        if (allowed.isEmpty()) {
-            return; // loopback only: the configuration refuses anything else without a token
+        if (allowed.isEmpty() && loopbackOnly) {
+            return; // no token on loopback is allowed; elsewhere an empty list lets no one in
         }
         String header = request.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -134,7 +141,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 + cause.getClass().getSimpleName(), "pgstitch's log has the details."));
     }
 
-    private static void write(ChannelHandlerContext ctx, boolean keepAlive, ApiResponse answer) {
+    private static AdminException malformed(Throwable cause) {
+        return new AdminException(AdminException.Code.BAD_REQUEST, "the request is not valid HTTP/1.1: "
+                + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()),
+                "Send an HTTP/1.1 request with a request line under 4 KiB and headers under 8 KiB.");
+    }
+
+    /** The HTTP response of an answer. */
+    static FullHttpResponse response(ApiResponse answer) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, answer.status(),
                 Unpooled.wrappedBuffer(answer.body()));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, answer.contentType())
@@ -143,10 +157,16 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (answer.status().code() == 401) {
             response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"pgstitch\"");
         }
+        return response;
+    }
+
+    private static void write(ChannelHandlerContext ctx, boolean keepAlive, ApiResponse answer) {
+        FullHttpResponse response = response(answer);
         if (keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.writeAndFlush(response, ctx.voidPromise());
         } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
     }

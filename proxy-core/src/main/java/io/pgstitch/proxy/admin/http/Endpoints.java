@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -185,22 +186,18 @@ final class Endpoints {
             ShardHealth.State state = admin.health().state(shard.name());
             boolean unknown = state.checkedAtMillis() == 0; // nothing reached it yet: not a reason to warn
             String code = unknown || state.up() ? "OK" : "FATAL";
+            String message = unknown ? "unknown: " + state.problem() : state.up() ? "up"
+                    : Objects.requireNonNullElse(state.problem(), "down");
             if (!"OK".equals(code)) {
-                warnings.add("shard " + shard.name() + " is down: " + state.problem());
+                warnings.add("shard " + shard.name() + " is down: " + message);
             }
             ObjectNode node = shards.addObject().put("name", shard.name()).put("host", shard.host())
                     .put("port", shard.port());
-            node.putObject("status").put("code", code).put("message", state.up() ? "up" : state.problem());
+            node.putObject("status").put("code", code).put("message", message);
             node.put("connections", admin.views().shardConnections(shard.name()))
                     .put("max_connections", shard.maxConnections());
         }
-        for (Object[] pool : admin.views().pools().rows()) {
-            int waiting = ((Number) pool[3]).intValue();
-            if (waiting > 0) {
-                warnings.add("pool of shard " + pool[16] + ", database " + pool[0] + ", user " + pool[1]
-                        + " is saturated: " + waiting + " waiting for a connection");
-            }
-        }
+        warnings.addAll(admin.views().waitWarnings());
         boolean stopping = admin.shuttingDown();
         status.putObject("status").put("code", stopping ? "FATAL" : warnings.isEmpty() ? "OK" : "WARNING")
                 .put("message", stopping ? "shutting down" : warnings.isEmpty() ? "all shards up, no pool saturated"

@@ -36,7 +36,7 @@ class OpenApiTest {
         JsonNode document = Endpoints.JSON.readTree(OpenApi.document());
         assertThat(document.at("/openapi").asText()).startsWith("3.");
         assertThat(document.at("/components/schemas/Error/required").toString())
-                .isEqualTo("[\"code\",\"name\",\"message\"]");
+                .isEqualTo("[\"code\",\"name\",\"message\",\"hint\"]");
         document.get("paths").properties().forEach(path -> path.getValue().properties().forEach(operation -> {
             if (!operation.getKey().equals("parameters") && !path.getKey().matches("/(healthz|readyz)")) {
                 assertThat(operation.getValue().at("/responses/401/content/application~1json/schema/$ref").asText())
