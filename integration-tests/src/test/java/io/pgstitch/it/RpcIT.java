@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGStatement;
+import org.postgresql.util.PSQLException;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -31,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * RPC isolation and result stitching with real PostgreSQL, psql and PgJDBC. Each premise test shows what
@@ -123,6 +125,33 @@ class RpcIT {
 
     private static long instances() throws SQLException {
         return engine.count("SELECT count(*) FROM instance");
+    }
+
+    /** An error's position counts from the start of the client's Query, not of the segment that ran it. */
+    @Test
+    void errorPositionsAreThoseOfTheWholeQuery() throws Exception {
+        List<String> queries = List.of(
+                "select 'été'; select iasql_noop(); select 1 +;",          // a syntax error after an RPC call
+                "select '日本'; select iasql_echo('x'::int)",              // in the RPC call's own statement
+                "select iasql_noop();\n  select no_such_column from instance"); // in a later session segment
+        for (String sql : queries) {
+            Integer direct;
+            Integer proxied;
+            try (Connection connection = direct(simpleProtocol())) {
+                direct = position(connection, sql);
+            }
+            try (Connection connection = proxy.connect(DB, simpleProtocol())) {
+                proxied = position(connection, sql);
+            }
+            assertThat(direct).as(sql).isPositive();
+            assertThat(proxied).as(sql).isEqualTo(direct);
+        }
+    }
+
+    private static Integer position(Connection connection, String sql) {
+        Throwable error = catchThrowable(() -> results(connection, sql));
+        assertThat(error).as(sql).isInstanceOf(PSQLException.class);
+        return ((PSQLException) error).getServerErrorMessage().getPosition();
     }
 
     @Test

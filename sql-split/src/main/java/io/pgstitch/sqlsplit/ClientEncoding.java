@@ -185,6 +185,23 @@ public final class ClientEncoding {
         return new String(chars);
     }
 
+    /**
+     * How many characters PostgreSQL counts in {@code text[start, end)} (an error's position is counted in them):
+     * the characters its bytes decode to in this encoding, or Unicode code points for Java text.
+     */
+    public int characters(String text, int start, int end) {
+        if (multibyte != null && charset == null) { // step over each character as pg_wchar.c does
+            int count = 0;
+            for (int i = start; i < end; count++) {
+                char c = text.charAt(i);
+                i += c < 0x80 ? 1 : multibyte.length(c, i + 1 < end ? text.charAt(i + 1) : 0);
+            }
+            return count;
+        }
+        String decoded = decode(text, start, end);
+        return decoded.codePointCount(0, decoded.length());
+    }
+
     /** {@code text[start, end)} as characters: decoded from the bytes it stands for, or as it is for Java text. */
     String decode(String text, int start, int end) {
         String part = text.substring(start, end);

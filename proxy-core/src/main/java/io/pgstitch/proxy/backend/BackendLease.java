@@ -112,6 +112,14 @@ public final class BackendLease {
         return status;
     }
 
+    /** Sends and flushes {@code messages}, which it takes, their answers going to {@code owner}. */
+    public void sendAll(List<ByteBuf> messages, ResponseTarget owner) {
+        for (ByteBuf message : messages) {
+            send(message, owner);
+        }
+        flush();
+    }
+
     /**
      * Sends one message (unflushed), whose answer goes to {@code owner}; takes over {@code message}, which must
      * hold exactly one complete message.

@@ -87,9 +87,16 @@ final class QueryPlanner {
             steps.add(new StitchStep.OnSession(List.of(query(bytes))));
             return steps;
         }
+        int counted = 0;
+        int characters = 0;
         for (Segment segment : analysis.segments(split, this::apart)) {
-            // a slice of the client's bytes, written back byte for byte
+            // a slice of the client's bytes, written back byte for byte, whose errors count from its own start
             String text = segment.text(bytes);
+            characters += encoding.characters(bytes, counted, segment.start());
+            counted = segment.start();
+            if (characters > 0) {
+                steps.add(new StitchStep.At(characters));
+            }
             if (segment.rpc()) {
                 steps.addAll(apartSteps(segment.statements().get(0), text));
             } else {

@@ -71,9 +71,11 @@ final class RpcCall implements BackendListener {
     private CallAnswers answers;
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
+    /** Where the call's text starts in the client's Query, in characters (see {@link ErrorPositions}). */
+    private final int positionOffset;
 
     RpcCall(StitchedRequest.Session session, StitchStep.OnRpc call, KeptConnection kept, TransactionWatch watch,
-            RpcMetrics metrics, boolean onKept, boolean sessionInBlock, Consumer<Boolean> done) {
+            RpcMetrics metrics, boolean onKept, boolean sessionInBlock, int positionOffset, Consumer<Boolean> done) {
         this.session = session;
         this.call = call;
         this.kept = kept;
@@ -81,6 +83,7 @@ final class RpcCall implements BackendListener {
         this.metrics = metrics;
         this.onKept = onKept;
         this.sessionInBlock = sessionInBlock;
+        this.positionOffset = positionOffset;
         this.done = done;
     }
 
@@ -93,7 +96,7 @@ final class RpcCall implements BackendListener {
         }
         phase = Phase.SEARCH_PATH;
         searchPath = null;
-        StitchedRequest.send(session.sessionBackend(), List.of(new Query(CallSettings.READ_SEARCH_PATH).encode(session.alloc())),
+        session.sessionBackend().sendAll(List.of(new Query(CallSettings.READ_SEARCH_PATH).encode(session.alloc())),
                 this::readSearchPath);
     }
 
@@ -190,7 +193,7 @@ final class RpcCall implements BackendListener {
         } else {
             messages.add(Sync.INSTANCE.encode(session.alloc()));
         }
-        StitchedRequest.send(rpcBackend, messages, this::rpcFrame);
+        rpcBackend.sendAll(messages, this::rpcFrame);
     }
 
     /** The answer to what the RPC connection runs before the call: only an error reaches the client. */
@@ -226,7 +229,7 @@ final class RpcCall implements BackendListener {
             frame.release();
         } else if (type == ErrorResponse.TYPE) {
             failed = true;
-            session.toClient(downgraded(frame));
+            session.toClient(ErrorPositions.shifted(downgraded(frame), positionOffset, session.alloc()));
             last = unsyncedCall; // nothing more comes until a Sync
         } else {
             session.toClient(frame);

@@ -19,6 +19,17 @@ public sealed interface StitchStep {
     }
 
     /**
+     * Not run: the steps after it come from the part of the client's Query that starts after {@code characters}
+     * characters, so the position of an error they answer is that many characters further on in the client's text.
+     */
+    record At(int characters) implements StitchStep {
+        @Override
+        public List<ByteBuf> messages() {
+            return List.of();
+        }
+    }
+
+    /**
      * Runs on the client's session backend; its messages end with a ReadyForQuery (a Query, or a Sync the proxy
      * added).
      *

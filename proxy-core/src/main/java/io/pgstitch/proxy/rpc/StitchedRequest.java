@@ -15,7 +15,6 @@ import io.netty.channel.EventLoop;
 import io.pgstitch.protocol.backend.BackendMessage;
 import io.pgstitch.proxy.backend.BackendConnector;
 import io.pgstitch.proxy.backend.BackendLease;
-import io.pgstitch.proxy.backend.ResponseTarget;
 import io.pgstitch.proxy.backend.SetConfigQuery;
 import io.pgstitch.proxy.pool.PooledBackend;
 
@@ -111,6 +110,8 @@ public final class StitchedRequest {
     private boolean failed;
     /** The step under way failed; its error reached the client. */
     private boolean stepFailed;
+    /** Where the text of the steps now running starts in the client's Query, in characters (StitchStep.At). */
+    private int positionOffset;
     private StitchStep.OnSession sessionStep;
     private RpcCall call;
 
@@ -150,6 +151,9 @@ public final class StitchedRequest {
             refuse(refused);
         } else if (step instanceof StitchStep.OnKept follow) {
             follow(follow);
+        } else if (step instanceof StitchStep.At at) {
+            positionOffset = at.characters();
+            next();
         } else {
             runOnSession((StitchStep.OnSession) step);
         }
@@ -159,7 +163,7 @@ public final class StitchedRequest {
         phase = Phase.SESSION;
         sessionStep = step;
         stepFailed = false;
-        send(session.sessionBackend(), step.messages(), this::sessionFrame);
+        session.sessionBackend().sendAll(step.messages(), this::sessionFrame);
         session.sessionBackend().whenAnswered(() -> {
             if (phase == Phase.SESSION) {
                 sessionStepDone();
@@ -226,14 +230,6 @@ public final class StitchedRequest {
         });
     }
 
-    /** Sends and flushes {@code messages}, which it takes, their answers going to {@code owner}. */
-    static void send(BackendLease backend, List<ByteBuf> messages, ResponseTarget owner) {
-        for (ByteBuf message : messages) {
-            backend.send(message, owner);
-        }
-        backend.flush();
-    }
-
     /** A frame of the session backend answering a step of this request: the client's, but its ReadyForQuery. */
     private void sessionFrame(Frame frame) {
         if (phase != Phase.SESSION) {
@@ -251,6 +247,10 @@ public final class StitchedRequest {
         if (frame.type() == ErrorResponse.TYPE) {
             failed = true;
             stepFailed = true;
+            if (positionOffset > 0 && frame.isComplete()) {
+                session.toClient(ErrorPositions.shifted(frame.content(), positionOffset, session.alloc()));
+                return;
+            }
         }
         session.toClient(frame);
     }
@@ -274,7 +274,7 @@ public final class StitchedRequest {
         phase = Phase.RPC;
         stepFailed = false;
         boolean onKept = lifetime.continues() != null || lifetime.keeps(inBlock);
-        call = new RpcCall(session, step, kept, watch, metrics, onKept, inBlock, this::callDone);
+        call = new RpcCall(session, step, kept, watch, metrics, onKept, inBlock, positionOffset, this::callDone);
         if (lifetime.continues() != null) {
             call.resume();
         } else {
@@ -328,7 +328,7 @@ public final class StitchedRequest {
     /** Sends the session backend {@code query}, which aborts or ends its block; nothing of it is shown. */
     private void rollBackSession(ByteBuf query) {
         phase = Phase.ABORTING;
-        send(session.sessionBackend(), List.of(query), ReferenceCountUtil::release);
+        session.sessionBackend().sendAll(List.of(query), ReferenceCountUtil::release);
         session.sessionBackend().whenAnswered(() -> {
             if (phase == Phase.ABORTING) {
                 next();

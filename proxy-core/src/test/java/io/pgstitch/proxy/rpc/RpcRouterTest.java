@@ -113,10 +113,11 @@ class RpcRouterTest {
         return routing;
     }
 
+    /** The steps that run (without the {@link StitchStep.At} marks of where their text starts). */
     private List<StitchStep> plan(RpcRouter router) {
         List<StitchStep> plan = router.takePlan().steps();
         plans.addAll(plan);
-        return plan;
+        return plan.stream().filter(step -> !(step instanceof StitchStep.At)).toList();
     }
 
     /** A step as text: where it runs, then each message's type (and a Query's text, a Parse's statement). */
@@ -158,6 +159,35 @@ class RpcRouterTest {
                 "session Q[insert into t values (1); select 1;]",
                 "rpc(iasql_apply, injected 0) Q[select iasql_apply();]",
                 "session Q[select 2]");
+    }
+
+    /** Each segment's errors count from its own start: the plan says where it starts, in characters. */
+    @Test
+    void eachSegmentIsMarkedWithWhereItStartsInCharacters() {
+        // katakana so in SJIS has 0x5C, a backslash, as its second byte: the lexer must not read it as one
+        String sql = "select '日本語' as \"表\";\nselect iasql_apply('ソ');  select 2; select iasql_apply()";
+        for (Charset charset : List.of(StandardCharsets.UTF_8, Charset.forName("GB18030"), Charset.forName("SJIS"))) {
+            RpcRouter router = new RpcRouter(settings(RpcSplit.RPC_ONLY), ByteBufAllocator.DEFAULT);
+            String encoding = charset == StandardCharsets.UTF_8 ? "UTF8" : charset.name().equals("GB18030")
+                    ? "GB18030" : "SJIS";
+            assertThat(route(router, query(sql, charset), encoding)).isEqualTo(Routing.READY);
+            List<StitchStep> steps = router.takePlan().steps();
+            plans.addAll(steps);
+            List<String> starts = new ArrayList<>();
+            int at = 0;
+            for (StitchStep step : steps) {
+                if (step instanceof StitchStep.At mark) {
+                    at = mark.characters();
+                    continue;
+                }
+                ByteBuf query = step.messages().get(0);
+                String text = new String(ByteBufUtil.getBytes(query, query.readerIndex() + 5,
+                        query.readableBytes() - 6), charset);
+                starts.add(at + ":" + text);
+                assertThat(sql.indexOf(text)).as(charset + ": " + text).isEqualTo(at);
+            }
+            assertThat(starts).as(charset.name()).hasSize(4);
+        }
     }
 
     @Test
