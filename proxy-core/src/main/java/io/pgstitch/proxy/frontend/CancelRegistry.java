@@ -17,15 +17,14 @@ public final class CancelRegistry {
 
     /** Something that can be cancelled: the backend work of one client session. */
     public interface CancelTarget {
-        void cancel();
-
         /**
          * Cancels, and runs {@code taken} once the cancel has been delivered where it applies, as PostgreSQL
          * closes a CancelRequest's connection only after it has signalled the backend.
          */
-        default void cancel(Runnable taken) {
-            cancel();
-            taken.run();
+        void cancel(Runnable taken);
+
+        default void cancel() {
+            cancel(() -> { });
         }
     }
 

@@ -306,16 +306,11 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         ctx.fireChannelWritabilityChanged();
     }
 
-    /** A cancel for this client stops whatever runs for it: its session backend's query and its RPC call. */
-    @Override
-    public void cancel() {
-        cancel(() -> { });
-    }
-
     /**
-     * As {@link #cancel()}; {@code taken} runs once the shard has taken the cancel of the session backend (at
-     * once when nothing runs), so that the next request of the client cannot be the one it lands on. An RPC
-     * call's cancel is not waited for: its connection serves nobody else before that cancel is settled.
+     * A cancel for this client stops whatever runs for it: its session backend's query and its RPC call. {@code
+     * taken} runs once the shard has taken the cancel of the session backend (at once when nothing runs), so that
+     * the next request of the client cannot be the one it lands on. An RPC call's cancel is not waited for: its
+     * connection serves nobody else before that cancel is settled.
      */
     @Override
     public void cancel(Runnable taken) {

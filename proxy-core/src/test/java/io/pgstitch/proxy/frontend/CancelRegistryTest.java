@@ -15,7 +15,7 @@ class CancelRegistryTest {
     @Test
     void theExactKeyFindsItsTargetAndNothingElseDoes() {
         AtomicInteger cancels = new AtomicInteger();
-        CancelRegistry.CancelTarget target = cancels::incrementAndGet;
+        CancelRegistry.CancelTarget target = taken -> cancels.incrementAndGet();
         BackendKeyData key = registry.issue(target, 4);
         assertThat(key.processId()).isPositive();
         assertThat(key.secretKey()).hasSize(4);
@@ -30,12 +30,12 @@ class CancelRegistryTest {
 
     @Test
     void protocol32KeysAreLong() {
-        assertThat(registry.issue(() -> { }, 32).secretKey()).hasSize(32);
+        assertThat(registry.issue(taken -> { }, 32).secretKey()).hasSize(32);
     }
 
     @Test
     void aRemovedKeyIsStale() {
-        CancelRegistry.CancelTarget target = () -> { };
+        CancelRegistry.CancelTarget target = taken -> { };
         BackendKeyData key = registry.issue(target, 4);
         registry.remove(key.processId(), target);
         assertThat(registry.find(key.processId(), key.secretKey())).isEmpty();
@@ -44,9 +44,9 @@ class CancelRegistryTest {
 
     @Test
     void removingWithAnotherTargetKeepsTheKey() {
-        CancelRegistry.CancelTarget owner = () -> { };
+        CancelRegistry.CancelTarget owner = taken -> { };
         BackendKeyData key = registry.issue(owner, 4);
-        registry.remove(key.processId(), () -> { });
+        registry.remove(key.processId(), taken -> { });
         assertThat(registry.find(key.processId(), key.secretKey())).containsSame(owner);
     }
 
@@ -54,7 +54,7 @@ class CancelRegistryTest {
     void processIdsAreUniqueAmongLiveKeys() {
         java.util.Set<Integer> ids = new java.util.HashSet<>();
         for (int i = 0; i < 10_000; i++) {
-            ids.add(registry.issue(() -> { }, 4).processId());
+            ids.add(registry.issue(taken -> { }, 4).processId());
         }
         assertThat(ids).hasSize(10_000);
     }
