@@ -77,6 +77,12 @@ final class BackendEvents implements BackendListener {
         return backendSentFatal;
     }
 
+    /** The client shut down its writing side during COPY FROM STDIN: as PostgreSQL, the session ends. */
+    void endCopyWithoutClient() {
+        client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
+                "unexpected EOF on client connection during COPY FROM STDIN"));
+    }
+
     /** The answer to a client's own request: straight to the client. */
     void clientResponse(Frame frame) {
         if (router != null) {
@@ -87,7 +93,7 @@ final class BackendEvents implements BackendListener {
             copyIn = true;
             if (relay.inputIsShut()) { // which a client that shut down its writing side will never send
                 client.write(frame.content());
-                relay.endCopyWithoutClient();
+                endCopyWithoutClient();
                 return;
             }
         } else if (type == ReadyForQuery.TYPE) {

@@ -8,8 +8,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.pgstitch.conf.Route;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.OversizedMessage;
-import io.pgstitch.protocol.PgException;
-import io.pgstitch.protocol.SqlState;
 import io.pgstitch.protocol.backend.AuthenticationOk;
 import io.pgstitch.protocol.backend.BackendKeyData;
 import io.pgstitch.protocol.backend.ParameterStatus;
@@ -263,7 +261,7 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private void inputShutdown() {
         inputShutdown = true;
         if (events.copyIn()) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
-            endCopyWithoutClient();
+            events.endCopyWithoutClient();
             return;
         }
         if (stitched == null && pending.isEmpty()) {
@@ -274,11 +272,6 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
             backend.flush();
             backend.whenAnswered(client::close);
         }
-    }
-
-    void endCopyWithoutClient() {
-        client.fatal(PgException.fatal(SqlState.PROTOCOL_VIOLATION,
-                "unexpected EOF on client connection during COPY FROM STDIN"));
     }
 
     /** Reads the client again unless frames wait behind a stitched request or the backend cannot take more. */
