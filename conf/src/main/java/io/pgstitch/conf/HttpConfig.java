@@ -3,6 +3,7 @@ package io.pgstitch.conf;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,12 +20,29 @@ import java.util.Map;
  * @param pingInterval   how often an open WebSocket is pinged, so that proxies and load balancers on the way
  *                       keep it open while a long request runs
  * @param tokens         bearer tokens, each naming the user it logs in as; never printed
+ * @param allowedOrigins the web origins ({@code https://host[:port]}) whose pages may call the API besides its
+ *                       own; {@code *} allows any
  */
 public record HttpConfig(String host, int port, boolean tls, boolean allowPlaintext, Limits limits,
-                         Duration pingInterval, Map<String, String> tokens) {
+                         Duration pingInterval, Map<String, String> tokens, List<String> allowedOrigins) {
 
     public HttpConfig {
         tokens = Collections.unmodifiableMap(new LinkedHashMap<>(tokens));
+        allowedOrigins = List.copyOf(allowedOrigins);
+    }
+
+    /**
+     * Whether a request that names the web page it comes from ({@code Origin}) may be served: its own origin
+     * ({@code host}, the request's Host header, is the origin's host and port), or one allowed. A browser sends a
+     * page's cross-origin requests with the user's cached Basic credentials: without this check any page could
+     * run SQL as that user, even if it cannot read the answer. A request without Origin is not a browser's.
+     */
+    public boolean allowsOrigin(String origin, String host) {
+        if (origin == null || allowedOrigins.contains("*") || allowedOrigins.contains(origin)) {
+            return true;
+        }
+        int scheme = origin.indexOf("://");
+        return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
     }
 
     /**
@@ -54,6 +72,7 @@ public record HttpConfig(String host, int port, boolean tls, boolean allowPlaint
     @Override
     public String toString() {
         return "HttpConfig[host=" + host + ", port=" + port + ", tls=" + tls + ", allowPlaintext=" + allowPlaintext
-                + ", limits=" + limits + ", pingInterval=" + pingInterval + ", tokens=" + tokens.size() + "]";
+                + ", limits=" + limits + ", pingInterval=" + pingInterval + ", tokens=" + tokens.size()
+                + ", allowedOrigins=" + allowedOrigins + "]";
     }
 }

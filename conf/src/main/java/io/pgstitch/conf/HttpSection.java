@@ -31,7 +31,8 @@ final class HttpSection {
         if (node == null || node.isNull() || !values.mapping(node, "http")) {
             return null;
         }
-        values.keys(node, "http", "host", "port", "tls", "allow_plaintext", "limits", "ping_interval", "tokens");
+        values.keys(node, "http", "host", "port", "tls", "allow_plaintext", "limits", "ping_interval", "tokens",
+                "allowed_origins");
         String host = values.nonEmpty(node, "http", "host", "127.0.0.1");
         boolean tls = values.bool(node, "http", "tls", false);
         boolean allowPlaintext = values.bool(node, "http", "allow_plaintext", false);
@@ -46,7 +47,21 @@ final class HttpSection {
         }
         return new HttpConfig(host, values.integer(node, "http", "port", 8080, 0, 65535), tls, allowPlaintext,
                 limits(values.child(node, "http", "limits")),
-                values.duration(node, "http", "ping_interval", Duration.ofSeconds(30)), tokens(node.get("tokens")));
+                values.duration(node, "http", "ping_interval", Duration.ofSeconds(30)), tokens(node.get("tokens")),
+                origins(node));
+    }
+
+    /** {@code http.allowed_origins}: each {@code scheme://host[:port]} as a browser sends it, or {@code *}. */
+    private List<String> origins(JsonNode node) {
+        List<String> origins = values.stringList(node, "http", "allowed_origins");
+        for (int i = 0; i < origins.size(); i++) {
+            String origin = origins.get(i);
+            if (!origin.equals("*") && !origin.matches("(?i)https?://[^/\\s]+")) {
+                problems.add("http.allowed_origins[" + i + "]: \"" + origin + "\" is not an origin (scheme://host"
+                        + "[:port], without a path, as a browser's Origin header says it) or *");
+            }
+        }
+        return origins;
     }
 
     private HttpConfig.Limits limits(JsonNode node) {

@@ -47,6 +47,7 @@ class HttpConfigTest {
                   tokens:
                     alice: ["${SHARD1_PASSWORD}-alice-token-1", alice-token-number-two]
                     bob: bob-token-0123456789
+                  allowed_origins: ["https://dashboard.example.com", "http://localhost:3000"]
                 """ + BASE).http();
         assertThat(http.host()).isEqualTo("0.0.0.0");
         assertThat(http.port()).isEqualTo(8443);
@@ -58,6 +59,21 @@ class HttpConfigTest {
         assertThat(http.userOfToken("bob-token-0123456789")).isEqualTo("bob");
         assertThat(http.userOfToken("nobody")).isNull();
         assertThat(http.toString()).doesNotContain("token-0123456789").contains("tokens=3");
+        assertThat(http.allowedOrigins()).containsExactly("https://dashboard.example.com", "http://localhost:3000");
+    }
+
+    @Test
+    void pagesOfTheApisOwnOriginAndOfAllowedOnesMayCallIt() throws ConfigException {
+        HttpConfig http = ConfigLoaderTest.parse(BASE + "http: { allowed_origins: [\"https://app.example\"] }\n")
+                .http();
+        assertThat(http.allowsOrigin(null, "127.0.0.1:8080")).as("not a browser").isTrue();
+        assertThat(http.allowsOrigin("http://127.0.0.1:8080", "127.0.0.1:8080")).as("its own").isTrue();
+        assertThat(http.allowsOrigin("https://app.example", "127.0.0.1:8080")).as("allowed").isTrue();
+        assertThat(http.allowsOrigin("https://evil.example", "127.0.0.1:8080")).isFalse();
+        assertThat(http.allowsOrigin("http://127.0.0.1:9999", "127.0.0.1:8080")).as("another port").isFalse();
+        assertThat(http.allowsOrigin("null", "127.0.0.1:8080")).as("a sandboxed page").isFalse();
+        assertThat(ConfigLoaderTest.parse(BASE + "http: { allowed_origins: [\"*\"] }\n").http()
+                .allowsOrigin("https://evil.example", "127.0.0.1:8080")).isTrue();
     }
 
     @Test
@@ -75,9 +91,12 @@ class HttpConfigTest {
                     bob: [bob-token-0123456789, "has a space in it!!"]
                     carol: bob-token-0123456789
                     dave: { token: x }
+                  allowed_origins: [https://example.com/app]
                 """)).containsExactlyInAnyOrder(
                 "http.colour: unknown setting (expected one of: host, port, tls, allow_plaintext, limits, ping_interval, "
-                        + "tokens)",
+                        + "tokens, allowed_origins)",
+                "http.allowed_origins[0]: \"https://example.com/app\" is not an origin (scheme://host[:port], without "
+                        + "a path, as a browser's Origin header says it) or *",
                 "http.tls: true serves the certificate of listen.tls, whose mode is disable (set listen.tls.mode "
                         + "and its cert and key)",
                 "http.port: must be between 0 and 65535, got 70000",

@@ -653,6 +653,28 @@ class SqlOverHttpIT {
         }
     }
 
+    /** A browser sends a page's requests with the user's cached Basic credentials: only allowed pages may call. */
+    @Test
+    void pagesOfAnotherOriginCannotRunSql() throws Exception {
+        Curl.assumeAvailable();
+        Curl.Response foreign = post("alice", ALICE, DB, "INSERT INTO instance (name) VALUES ('csrf')",
+                "-H", "Origin: https://evil.example");
+        assertThat(foreign.status()).isEqualTo(403);
+        JsonNode error = json(foreign.body()).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("ORIGIN_NOT_ALLOWED");
+        assertThat(error.get("message").asText()).contains("https://evil.example");
+        assertThat(error.get("hint").asText()).contains("http.allowed_origins");
+        assertThat(scalar("SELECT count(*) FROM instance")).as("nothing ran").isZero();
+        String own = base.substring(0, base.indexOf("/v1/"));
+        assertThat(post("alice", ALICE, DB, "INSERT INTO instance (name) VALUES ('own')", "-H", "Origin: " + own)
+                .status()).isEqualTo(200);
+        assertThat(scalar("SELECT count(*) FROM instance")).isOne();
+        CompletableFuture<WebSocket> socket = HttpClient.newHttpClient().newWebSocketBuilder()
+                .header("Authorization", basic("alice", ALICE)).header("Origin", "https://evil.example")
+                .buildAsync(URI.create(base.replace("http:", "ws:") + DB + "/ws"), new WebSocket.Listener() { });
+        assertThat(handshakeStatus(socket)).isEqualTo(403);
+    }
+
     @Test
     void webSocketLoginFailuresAreHttpErrors() throws Exception {
         HttpClient client = HttpClient.newHttpClient();

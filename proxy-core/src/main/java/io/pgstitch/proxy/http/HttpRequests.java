@@ -93,6 +93,12 @@ final class HttpRequests extends ChannelInboundHandlerAdapter {
                         "Method not allowed", request.method() + " is not allowed here",
                         (run ? "POST the SQL text" : "GET with a WebSocket upgrade") + " to " + uri.path() + "."));
             }
+            String from = request.headers().get(HttpHeaderNames.ORIGIN);
+            if (!server.config().allowsOrigin(from, request.headers().get(HttpHeaderNames.HOST))) {
+                throw new Refused(HttpError.of(HttpResponseStatus.FORBIDDEN, "ORIGIN_NOT_ALLOWED",
+                        "Origin not allowed", "a page of " + from + " may not call this API",
+                        "Add " + from + " to http.allowed_origins, or call from the API's own origin."));
+            }
             String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
             Credentials credentials = run ? Credentials.of(authorization, server.config())
                     : Credentials.ofWebSocket(authorization, request.headers().get(

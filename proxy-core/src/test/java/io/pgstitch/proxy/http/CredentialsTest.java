@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,7 +15,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 class CredentialsTest {
 
     private static final HttpConfig CONFIG = new HttpConfig("127.0.0.1", 0, false, false,
-            HttpConfig.Limits.defaults(), Duration.ofSeconds(30), Map.of("alice-token-0123456789", "alice"));
+            HttpConfig.Limits.defaults(), Duration.ofSeconds(30), Map.of("alice-token-0123456789", "alice"), List.of());
 
     private static String basic(String userPassword) {
         return "Basic " + Base64.getEncoder().encodeToString(userPassword.getBytes(StandardCharsets.UTF_8));
