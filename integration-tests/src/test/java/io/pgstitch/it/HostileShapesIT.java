@@ -797,6 +797,23 @@ class HostileShapesIT {
         }
     }
 
+    /** As PostgreSQL: the login is answered, then the Terminate read behind it ends the session. */
+    @Test
+    void aTerminateSentWithTheStartupPacketEndsTheSessionCleanly() throws Exception {
+        for (TestProxy proxy : new TestProxy[] {plain, rpc}) {
+            int baseline = proxy.server().clientCount();
+            try (WireClient client = WireClient.connect(proxy.port())) {
+                client.send(Wire.startup("postgres", DB), terminate());
+                WireClient.Answer answer = client.readToEnd(ANSWER);
+                assertThat(answer.closed()).as("closed: " + answer).isTrue();
+                assertThat(answer.messages()).as(answer.toString()).extracting(Wire.Message::type)
+                        .startsWith('R').endsWith('Z').doesNotContain('E');
+            }
+            assertClientsBackTo(proxy, baseline);
+            assertShardHasNoBusyBackend();
+        }
+    }
+
     /** PostgreSQL answers the COPY, then ends it on the EOF; found by MutationFuzzIT (seed 11, case 108). */
     @Test
     void aClientThatHalfClosesBeforeItsCopyStartsIsNotLeftWaiting() throws Exception {

@@ -1,5 +1,6 @@
 package io.pgstitch.it;
 
+import io.pgstitch.it.support.LogWatch;
 import io.pgstitch.it.support.PostgresCluster;
 import io.pgstitch.it.support.PostgresExtension;
 import org.junit.jupiter.api.AfterAll;
@@ -25,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Session pooling against real PostgreSQL, one connection per pool so that reuse is visible: the backend
  * process ID a client sees tells whether it got the previous client's backend.
  */
-@ExtendWith(PostgresExtension.class)
+@ExtendWith({PostgresExtension.class, LogWatch.class})
 class PoolingIT {
 
     private static PostgresCluster cluster;
@@ -227,8 +228,41 @@ class PoolingIT {
         }
     }
 
+    /**
+     * A client that shuts down its writing side while it waits for the pool's backend is logged in when the backend
+     * comes, then let go. When the backend lives on the client's own event loop, the session ended inside the
+     * relay's start, which then read the backend it had just given back (a NullPointerException in a promise
+     * listener); the loops are the pool's choice, so the test takes eight clients.
+     */
+    @Test
+    void aClientThatHalfClosesWhileWaitingForABackendIsLoggedInThenLetGo() throws Exception {
+        int baseline = proxy.server().clientCount();
+        for (int round = 0; round < 8; round++) {
+            try (Connection holder = connect(); RawClient waiting = RawClient.connect(proxy.port())) {
+                pid(holder);
+                waiting.sendStartup(Map.of("user", "postgres", "database", "pooled"));
+                for (int i = 0; i < 200 && proxy.server().clientCount() < baseline + 2; i++) {
+                    Thread.sleep(10);
+                }
+                waiting.socket().shutdownOutput();
+                holder.close(); // the waiting client gets the backend
+                assertThat(waiting.readUntil('Z').type()).as("round " + round).isEqualTo('Z');
+                assertThat(waiting.closedByServer()).as("round " + round).isTrue();
+            }
+            for (int i = 0; i < 500 && proxy.server().clientCount() > baseline; i++) {
+                Thread.sleep(10);
+            }
+            assertThat(proxy.server().clientCount()).as("round " + round).isEqualTo(baseline);
+            LogWatch.check("round " + round);
+        }
+        try (Connection next = connect()) {
+            assertThat(pid(next)).as("the backend serves the next client").isPositive();
+        }
+    }
+
     @Test
     void perDatabaseClientLimit() throws Exception {
+        int baseline = proxy.server().clientCount();
         try (RawClient a = RawClient.connect(proxy.port()); RawClient b = RawClient.connect(proxy.port());
              RawClient c = RawClient.connect(proxy.port()); RawClient d = RawClient.connect(proxy.port())) {
             int before = proxy.server().clientsAdmitted();
@@ -243,6 +277,11 @@ class PoolingIT {
             assertThat(refused.sqlState()).isEqualTo("53300");
             assertThat(refused.message()).contains("too many connections for database \"pooled\"");
         }
+        // the next test's clients must not meet these in the per-database count
+        for (int i = 0; i < 500 && proxy.server().clientCount() > baseline; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(proxy.server().clientCount()).as("the clients are let go").isEqualTo(baseline);
     }
 
     private static int awaitActiveSleep() throws Exception {

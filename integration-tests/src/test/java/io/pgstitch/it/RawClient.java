@@ -62,6 +62,10 @@ final class RawClient implements AutoCloseable {
     }
 
     /** Over a socket the test configured itself (closing the client closes it). */
+    Socket socket() {
+        return socket;
+    }
+
     static RawClient wrap(Socket socket) throws IOException {
         return new RawClient(socket);
     }

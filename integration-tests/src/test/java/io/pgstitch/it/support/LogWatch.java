@@ -42,7 +42,8 @@ public final class LogWatch implements BeforeEachCallback, AfterEachCallback {
             boolean error = thrown != null && cause.endsWith("Error") && !cause.endsWith("AssertionError");
             if (message.contains("LEAK:") || message.contains("unexpected failure")
                     || message.contains("reached at the tail of the pipeline")
-                    || message.contains("A task raised an exception") || error) {
+                    || message.contains("A task raised an exception")
+                    || message.contains("An exception was thrown by") || error) {
                 problems.add(event.getLevel() + " " + event.getLoggerName() + " [" + event.getThreadName() + "]: "
                         + message + (thrown == null ? "" : " (" + cause + ": " + thrown.getMessage() + ")"));
             }

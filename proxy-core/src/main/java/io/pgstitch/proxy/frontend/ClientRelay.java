@@ -107,7 +107,9 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         pending.addAll(pipelined);
         pipelined.clear();
         relayPending();
-        binding.transactionMayHaveEnded(backend.status());
+        if (backend != null) { // else a Terminate it pipelined has ended the session already
+            binding.transactionMayHaveEnded(backend.status());
+        }
     }
 
     @Override

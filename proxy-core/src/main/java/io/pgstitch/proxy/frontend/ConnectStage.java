@@ -168,7 +168,11 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
         client.onClose(relay::released);
         client.phase(LiveClient.Phase.ACTIVE);
         client.channel().pipeline().replace(this, ClientRelay.NAME, relay);
-        relay.start(pending, inputShutdown);
+        try {
+            relay.start(pending, inputShutdown);
+        } catch (RuntimeException e) { // called from a pool's promise: nothing above would end the session
+            ClientGuard.fail(client, e);
+        }
     }
 
     /** The client left before the relay took over. */
