@@ -797,6 +797,27 @@ class HostileShapesIT {
         }
     }
 
+    /** PostgreSQL reads a Terminate only after the Query before it has run: its work is done, not cancelled. */
+    @Test
+    void aTerminatePipelinedBehindAQueryLetsTheQueryFinish() throws Exception {
+        int marker = 7100;
+        for (TestProxy proxy : new TestProxy[] {plain, rpc}) {
+            marker++;
+            try (WireClient client = WireClient.loggedIn(proxy.port(), "postgres", DB, ANSWER)) {
+                client.send(query("select pg_sleep(0.3); insert into shapes_copy values (" + marker + ")"),
+                        terminate());
+                client.readToEnd(ANSWER);
+            }
+            assertShardHasNoBusyBackend();
+            try (Connection shard = DriverManager.getConnection(cluster.shard(1).jdbcUrl(DB), "postgres", "");
+                 ResultSet rs = shard.createStatement().executeQuery(
+                         "select count(*) from shapes_copy where a = " + marker)) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the insert behind the sleep, through " + proxy).isEqualTo(1);
+            }
+        }
+    }
+
     /** As PostgreSQL: the login is answered, then the Terminate read behind it ends the session. */
     @Test
     void aTerminateSentWithTheStartupPacketEndsTheSessionCleanly() throws Exception {

@@ -141,9 +141,12 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     private void relayToBackend(Frame frame) {
         byte type = frame.type();
         events.clientSent(type);
-        if (type == 'X') { // Terminate: the client is done; its backend goes back to the pool
+        if (type == 'X') { // Terminate: as PostgreSQL, what came before it runs to its end, then the session ends
             frame.release();
-            client.close();
+            channel.config().setAutoRead(false);
+            pending.forEach(Frame::release); // nothing after it is read
+            pending.clear();
+            inputShutdown(true);
             return;
         }
         if (stitched != null) {
@@ -254,16 +257,21 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
         if (event instanceof ChannelInputShutdownEvent) {
-            inputShutdown();
+            inputShutdown(false);
         } else {
             super.userEventTriggered(ctx, event);
         }
     }
 
-    private void inputShutdown() {
+    /** @param terminated the client said goodbye (Terminate) rather than shut down its side */
+    private void inputShutdown(boolean terminated) {
         inputShutdown = true;
         if (events.copyIn()) { // the backend waits for CopyData that will never come: as PostgreSQL, end it
-            events.endCopyWithoutClient();
+            if (terminated) {
+                client.close();
+            } else {
+                events.endCopyWithoutClient();
+            }
             return;
         }
         if (stitched == null && pending.isEmpty()) {
@@ -325,7 +333,6 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         return started;
     }
 
-    /** The client shut down its writing side. */
     boolean inputIsShut() {
         return inputShutdown;
     }
@@ -353,19 +360,14 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
         return stitched != null || skippingUntilSync || events.copyIn();
     }
 
-    /** Whether {@code pooled} can serve this client (see {@link ClientSession#canUse}). */
-    boolean canUse(PooledBackend pooled) {
-        return session.canUse(pooled);
+    /** The binding policy and what the session holds apart from its backend. */
+    ClientSession session() {
+        return session;
     }
 
     /** Whether client messages wait (for a backend, behind a stitched request, or a PAUSE). */
     boolean hasPending() {
         return !pending.isEmpty();
-    }
-
-    /** The client's startup settings were given to its first backend with set_config. */
-    void startupSettingsApplied() {
-        session.startupSettingsApplied();
     }
 
     /** The backend went back to the pool between transactions. */
@@ -377,9 +379,8 @@ final class ClientRelay extends ChannelInboundHandlerAdapter implements CancelRe
     /** Idempotent: drops queued frames, a stitched request, the cancel key and the backend connection. */
     void released() {
         ended = true;
-        while (!pending.isEmpty()) {
-            pending.poll().release();
-        }
+        pending.forEach(Frame::release);
+        pending.clear();
         if (router != null) {
             router.release();
         }

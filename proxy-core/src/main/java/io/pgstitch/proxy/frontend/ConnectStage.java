@@ -124,7 +124,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             acquired.getNow().giveBackUnused();
             return;
         }
-        if (!relay.canUse(acquired.getNow())) { // it holds another client's placeholder variables
+        if (!relay.session().canUse(acquired.getNow())) { // it holds another client's placeholder variables
             acquired.getNow().discard();
             acquire.run();
             return;
@@ -138,7 +138,7 @@ final class ConnectStage extends ChannelInboundHandlerAdapter {
             ready();
             return;
         }
-        relay.startupSettingsApplied();
+        relay.session().startupSettingsApplied(); // the client's settings go to its first backend
         // The answer is ours: an error is the client's FATAL, as a bad startup parameter is in PostgreSQL.
         lease.send(new Query(query).encode(client.channel().alloc()), this::settingsAnswer);
         lease.flush();
