@@ -1,12 +1,12 @@
 package io.pgstitch.proxy.backend;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Promise;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
+import io.pgstitch.protocol.backend.DataRows;
 import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.frontend.Query;
 import org.slf4j.Logger;
@@ -53,7 +53,7 @@ final class ConnectionLimitQuery extends ChannelInboundHandlerAdapter {
                 throw violation("a message in pieces");
             }
             switch (frame.type()) {
-                case 'D' -> limit = firstInt(frame.body());
+                case 'D' -> limit = number(DataRows.firstColumn(frame.body(), StandardCharsets.US_ASCII));
                 case 'E' -> log.warn("{} did not say how many connections it allows ({}); shards.{}.max_connections"
                         + " alone limits them", connection.describe(),
                         ErrorResponse.decode(frame.body()).message(), connection.shard().name());
@@ -76,16 +76,11 @@ final class ConnectionLimitQuery extends ChannelInboundHandlerAdapter {
         promise.trySuccess(connection);
     }
 
-    /** The first column of a DataRow, as an integer in text. */
-    private static int firstInt(ByteBuf row) {
-        if (row.readableBytes() < 6 || row.getShort(row.readerIndex()) < 1) {
-            throw new IllegalArgumentException("a DataRow without a column");
+    private static int number(String text) {
+        if (text == null || text.isEmpty() || text.length() > 10 || !text.chars().allMatch(Character::isDigit)) {
+            throw new IllegalArgumentException("a DataRow whose first column is not a number: " + text);
         }
-        int length = row.getInt(row.readerIndex() + 2);
-        if (length < 0 || length > 11 || length > row.readableBytes() - 6) {
-            throw new IllegalArgumentException("a DataRow whose first column is not a number");
-        }
-        return Integer.parseInt(row.toString(row.readerIndex() + 6, length, StandardCharsets.US_ASCII));
+        return Integer.parseInt(text);
     }
 
     private PgException violation(String what) {

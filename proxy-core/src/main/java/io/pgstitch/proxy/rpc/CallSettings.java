@@ -1,9 +1,7 @@
 package io.pgstitch.proxy.rpc;
 
-import io.netty.buffer.ByteBuf;
 import io.pgstitch.proxy.backend.SetConfigQuery;
 
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,16 +36,5 @@ final class CallSettings {
             }
         }
         return SetConfigQuery.of(settings);
-    }
-
-    /** The first column of a DataRow body (the answer to {@link #READ_SEARCH_PATH}), or null. */
-    static String firstColumn(ByteBuf row) {
-        int start = row.readerIndex();
-        if (row.readableBytes() < 6 || row.getShort(start) < 1) {
-            return null;
-        }
-        int length = row.getInt(start + 2);
-        return length < 0 || length > row.readableBytes() - 6 ? null
-                : row.toString(start + 6, length, StandardCharsets.UTF_8);
     }
 }

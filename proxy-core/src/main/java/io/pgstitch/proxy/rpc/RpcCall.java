@@ -1,12 +1,11 @@
 package io.pgstitch.proxy.rpc;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.Future;
 import io.pgstitch.protocol.Frame;
 import io.pgstitch.protocol.PgException;
 import io.pgstitch.protocol.SqlState;
-import io.pgstitch.protocol.backend.ErrorField;
+import io.pgstitch.protocol.backend.DataRows;
 import io.pgstitch.protocol.backend.ErrorResponse;
 import io.pgstitch.protocol.backend.ReadyForQuery;
 import io.pgstitch.protocol.frontend.Query;
@@ -15,11 +14,10 @@ import io.pgstitch.proxy.backend.BackendLease;
 import io.pgstitch.proxy.backend.BackendListener;
 import io.pgstitch.proxy.pool.PooledBackend;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -71,7 +69,7 @@ final class RpcCall implements BackendListener {
     private CallAnswers answers;
     /** The client cancelled before the call reached an RPC connection: it must not start. */
     private boolean cancelled;
-    /** Where the call's text starts in the client's Query, in characters (see {@link ErrorPositions}). */
+    /** Where the call's text starts in the client's Query, in characters (see {@link RelayedErrors}). */
     private final int positionOffset;
 
     RpcCall(StitchedRequest.Session session, StitchStep.OnRpc call, KeptConnection kept, TransactionWatch watch,
@@ -113,7 +111,7 @@ final class RpcCall implements BackendListener {
         }
         byte type = frame.type();
         if (type == 'D' && frame.isComplete()) { // a search_path too long to come whole is not taken over
-            searchPath = CallSettings.firstColumn(frame.body());
+            searchPath = DataRows.firstColumn(frame.body(), StandardCharsets.UTF_8);
         }
         frame.release(); // an error (none is expected) leaves the RPC connection's default search_path
         if (type == ReadyForQuery.TYPE) {
@@ -200,7 +198,7 @@ final class RpcCall implements BackendListener {
     private void preambleFrame(Frame frame) {
         if (phase == Phase.PREAMBLE && frame.type() == ErrorResponse.TYPE && answers.firstPreambleError()) {
             failed = true;
-            session.toClient(downgraded(frame));
+            session.toClient(RelayedErrors.rewritten(frame.content(), true, 0, session.alloc())); // PREPARE's
             return;
         }
         if (phase == Phase.PREAMBLE && frame.type() == ReadyForQuery.TYPE && answers.preambleAnswered()) {
@@ -229,7 +227,7 @@ final class RpcCall implements BackendListener {
             frame.release();
         } else if (type == ErrorResponse.TYPE) {
             failed = true;
-            session.toClient(ErrorPositions.shifted(downgraded(frame), positionOffset, session.alloc()));
+            session.toClient(relayed(frame));
             last = unsyncedCall; // nothing more comes until a Sync
         } else {
             session.toClient(frame);
@@ -361,23 +359,8 @@ final class RpcCall implements BackendListener {
         metrics.record(RpcMetrics.Outcome.ERROR, Duration.ofNanos(System.nanoTime() - startedNanos));
     }
 
-    private ByteBuf downgraded(Frame frame) {
-        return downgraded(frame.content(), session.alloc());
-    }
-
-    /**
-     * An RPC connection's FATAL ends its call, not the client's session: the client sees it as an ERROR. Takes
-     * {@code error}, a whole ErrorResponse message.
-     */
-    static ByteBuf downgraded(ByteBuf error, ByteBufAllocator alloc) {
-        ErrorResponse decoded = ErrorResponse.decode(error.slice(error.readerIndex() + 5, error.readableBytes() - 5));
-        if (!decoded.isFatal()) {
-            return error;
-        }
-        error.release();
-        Map<Character, String> fields = new LinkedHashMap<>(decoded.fields());
-        fields.replace(ErrorField.SEVERITY, "ERROR");
-        fields.replace(ErrorField.SEVERITY_NONLOCALIZED, "ERROR");
-        return new ErrorResponse(fields).encode(alloc);
+    /** An error of the call, as the client sees it ({@link RelayedErrors}). */
+    private ByteBuf relayed(Frame frame) {
+        return RelayedErrors.rewritten(frame.content(), true, positionOffset, session.alloc());
     }
 }

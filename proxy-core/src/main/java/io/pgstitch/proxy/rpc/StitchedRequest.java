@@ -217,7 +217,7 @@ public final class StitchedRequest {
         phase = Phase.KEPT;
         kept.run(query, session.alloc(), error -> {
             failed = true; // (a step runs only while nothing failed)
-            session.toClient(RpcCall.downgraded(error, session.alloc()));
+            session.toClient(RelayedErrors.rewritten(error, true, 0, session.alloc()));
         }, () -> {
             if (phase != Phase.KEPT) {
                 return;
@@ -248,7 +248,7 @@ public final class StitchedRequest {
             failed = true;
             stepFailed = true;
             if (positionOffset > 0 && frame.isComplete()) {
-                session.toClient(ErrorPositions.shifted(frame.content(), positionOffset, session.alloc()));
+                session.toClient(RelayedErrors.rewritten(frame.content(), false, positionOffset, session.alloc()));
                 return;
             }
         }
